@@ -1,0 +1,150 @@
+"""Measure peak memory of a block of code: GPU allocator statistics or process peak on CPU."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+GIB = 1024**3
+_PROC_STATUS = Path("/proc/self/status")
+_PROC_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+def _proc_status_kib(field: str) -> int:
+    for line in _PROC_STATUS.read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{_PROC_STATUS} has no {field} line")
+
+
+def _reset_process_peak() -> bool:
+    """Reset the kernel's high-water mark (VmHWM) to the current RSS. False if not allowed."""
+    try:
+        _PROC_CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def process_rss_gib() -> float:
+    """Resident memory of this process in GiB (``/proc`` where present, else psutil)."""
+    if _PROC_STATUS.exists():
+        return _proc_status_kib("VmRSS") * 1024 / GIB
+    import psutil
+
+    return psutil.Process(os.getpid()).memory_info().rss / GIB
+
+
+class MemoryMonitor:
+    """Context manager that records baseline, peak and a timeline of memory in GiB.
+
+    On CUDA it reads the caching allocator (``torch.cuda.max_memory_allocated``): memory of
+    tensors on the GPU. On CPU it reads the process: the kernel's peak resident size
+    (``VmHWM``, reset at entry through ``/proc/self/clear_refs``) together with a sampling
+    thread. Where ``/proc`` is missing or the reset is not allowed, only the sampling thread
+    measures, which can miss short peaks; ``method`` says which one was used.
+
+    Attributes
+    ----------
+    label, device, method
+        What was measured, on which device, and how.
+    baseline_gib
+        Memory in use at entry.
+    peak_gib
+        Highest memory in use during the block (includes ``baseline_gib``).
+    samples
+        ``(seconds since entry, GiB)`` pairs, every ``interval`` seconds.
+    elapsed_s
+        Wall-clock duration of the block.
+    """
+
+    def __init__(self, label: str = "", device: str | None = None, interval: float = 0.05) -> None:
+        import torch
+
+        self.label = label
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if self.device not in {"cpu", "cuda"}:
+            raise ValueError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
+        self.interval = interval
+        self.method = ""
+        self.baseline_gib = 0.0
+        self.peak_gib = 0.0
+        self.elapsed_s = 0.0
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start = 0.0
+        self._kernel_peak = False
+
+    @property
+    def peak_above_baseline_gib(self) -> float:
+        """Peak minus baseline: what the block itself added."""
+        return self.peak_gib - self.baseline_gib
+
+    def _current_gib(self) -> float:
+        if self.device == "cuda":
+            import torch
+
+            return torch.cuda.memory_allocated() / GIB
+        return process_rss_gib()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.perf_counter() - self._start, self._current_gib()))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> MemoryMonitor:
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self.method = "CUDA caching allocator peak (torch.cuda.max_memory_allocated)"
+        else:
+            self._kernel_peak = _PROC_STATUS.exists() and _reset_process_peak()
+            self.method = (
+                "process peak resident memory (VmHWM) and sampling"
+                if self._kernel_peak
+                else f"sampling every {self.interval} s (no /proc peak here; short peaks can be missed)"
+            )
+        self.baseline_gib = self._current_gib()
+        self._start = time.perf_counter()
+        self.samples = [(0.0, self.baseline_gib)]
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._sample, name=f"MemoryMonitor({self.label})", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+        self._stop.set()
+        assert self._thread is not None
+        self._thread.join()
+        self.elapsed_s = time.perf_counter() - self._start
+        end = self._current_gib()
+        self.samples.append((self.elapsed_s, end))
+        peak = max(value for _, value in self.samples)
+        if self.device == "cuda":
+            import torch
+
+            peak = max(peak, torch.cuda.max_memory_allocated() / GIB)
+        elif self._kernel_peak:
+            peak = max(peak, _proc_status_kib("VmHWM") * 1024 / GIB)
+        self.peak_gib = peak
+
+    def __repr__(self) -> str:
+        return (
+            f"MemoryMonitor(label={self.label!r}, device={self.device!r}, baseline_gib={self.baseline_gib:.2f}, "
+            f"peak_gib={self.peak_gib:.2f}, elapsed_s={self.elapsed_s:.1f})"
+        )

@@ -1,0 +1,43 @@
+"""Small JSON files in which each chapter records what it measured, for later chapters."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def results_dir(profile_name: str) -> Path:
+    """``./results/<profile>``, relative to the working folder (the ``notebooks`` folder)."""
+    return Path.cwd() / "results" / profile_name
+
+
+def save_results(chapter: str, profile_name: str, record: dict[str, Any]) -> Path:
+    """Write ``record`` as ``results/<profile>/<chapter>.json`` (atomically, keys sorted)."""
+    folder = results_dir(profile_name)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{chapter}.json"
+    handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
+    with os.fdopen(handle, "w") as out:
+        json.dump(record, out, indent=2, sort_keys=True)
+        out.write("\n")
+    Path(temporary).replace(target)
+    return target
+
+
+def load_results(chapter: str, profile_name: str) -> dict[str, Any]:
+    """Read what ``chapter`` recorded for this profile.
+
+    Raises
+    ------
+    FileNotFoundError
+        If that chapter has not been run in this profile yet, saying which to run.
+    """
+    path = results_dir(profile_name) / f"{chapter}.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no results of chapter {chapter!r} for the {profile_name!r} profile at {path}; run that chapter first"
+        )
+    return json.loads(path.read_text())

@@ -1,0 +1,147 @@
+"""Real training steps of AutoGluon's text model, to measure memory and time of large encoders.
+
+AutoGluon's own pieces are used, in the order ``fit`` uses them: its model class
+(``HFAutoModelForTextPrediction``, which keeps only the encoder of a T5), its PEFT injection
+(``apply_peft_adaptation``), its rules for what stays trainable, and its parameter groups,
+followed by an AdamW step. With ``pretrained=False`` the architecture is built from its
+configuration with random weights, so FLAN-T5-XL can be measured offline on a CPU.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import asdict, dataclass
+
+from .memory import GIB, MemoryMonitor, process_rss_gib
+
+
+@dataclass(frozen=True)
+class StepMeasurement:
+    """Peak memory and duration of training steps for one configuration."""
+
+    model: str
+    peft: str
+    gradient_checkpointing: bool
+    batch_size: int
+    seq_len: int
+    total_params: int
+    trainable_params: int
+    weights_gib: float  #: memory of all weights (fp32)
+    peak_gib: float  #: step peak above what the process held before the model was built
+    step_s: float  #: seconds of one step (the fastest of the measured steps)
+    device: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_autogluon_text_model(checkpoint: str, *, peft: str | None, gradient_checkpointing: bool, pretrained: bool = True):
+    """AutoGluon's text model for binary classification with PEFT applied as ``fit`` does.
+
+    Returns ``(model, optimizer)``. ``peft=None`` means full finetuning.
+    """
+    import torch
+    from autogluon.multimodal.models.hf_text import HFAutoModelForTextPrediction
+    from autogluon.multimodal.models.utils import apply_peft_adaptation
+    from autogluon.multimodal.optim.lr.utils import apply_layerwise_lr_decay
+    from autogluon.multimodal.optim.utils import get_norm_layer_param_names, get_peft_param_names
+    from autogluon.multimodal.utils.config import get_config
+
+    config = get_config(
+        problem_type="binary",
+        presets="multilingual",
+        overrides={"optim.peft": peft, "model.hf_text.checkpoint_name": checkpoint},
+    )
+    model = HFAutoModelForTextPrediction(
+        prefix="hf_text",
+        checkpoint_name=checkpoint,
+        num_classes=2,
+        pretrained=pretrained,
+        gradient_checkpointing=gradient_checkpointing,
+    )
+    model = apply_peft_adaptation(model, config)
+    trainable_names = get_peft_param_names(get_norm_layer_param_names(model), peft=peft) if peft else None
+    groups = apply_layerwise_lr_decay(
+        model,
+        lr=config.optim.lr,
+        lr_decay=config.optim.lr_decay,
+        weight_decay=config.optim.weight_decay,
+        peft=peft,
+        trainable_param_names=trainable_names,
+    )
+    optimizer = torch.optim.AdamW(groups, lr=config.optim.lr)
+    return model, optimizer
+
+
+def _training_step(model, optimizer, batch_size: int, seq_len: int, vocab: int, device: str) -> None:
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    tokens = torch.randint(0, vocab, (batch_size, seq_len), generator=generator).to(device)
+    segments = torch.zeros_like(tokens)
+    lengths = torch.full((batch_size,), seq_len, dtype=torch.long, device=device)
+    labels = torch.randint(0, 2, (batch_size,), generator=generator).to(device)
+    _, logits = model(tokens, segments, lengths)
+    loss = torch.nn.functional.cross_entropy(logits, labels)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def measure_training_step(
+    checkpoint: str,
+    *,
+    peft: str | None,
+    gradient_checkpointing: bool,
+    batch_sizes: tuple[int, ...] = (1,),
+    seq_len: int = 128,
+    steps: int = 2,
+    pretrained: bool = False,
+    label: str | None = None,
+) -> list[StepMeasurement]:
+    """Build the model once, then time ``steps`` training steps at each batch size.
+
+    Memory is counted above what the process held before the model was built, so it is
+    the model's own: weights, gradients, optimizer states and activations. The peak of a
+    batch size is taken over its steps (the first step also allocates the optimizer states).
+    """
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    gc.collect()
+    before_build = process_rss_gib() if device == "cpu" else torch.cuda.memory_allocated() / GIB
+    model, optimizer = build_autogluon_text_model(
+        checkpoint, peft=peft, gradient_checkpointing=gradient_checkpointing, pretrained=pretrained
+    )
+    model.to(device).train()
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    weights_gib = sum(p.numel() * p.element_size() for p in model.parameters()) / GIB
+    vocab = min(model.config.vocab_size, 1000)
+    results = []
+    for batch_size in batch_sizes:
+        durations = []
+        with MemoryMonitor(label=f"{checkpoint} b{batch_size}", device=device) as monitor:
+            for _ in range(steps):
+                start = time.perf_counter()
+                _training_step(model, optimizer, batch_size, seq_len, vocab, device)
+                durations.append(time.perf_counter() - start)
+        results.append(
+            StepMeasurement(
+                model=label or checkpoint,
+                peft=peft or "full",
+                gradient_checkpointing=gradient_checkpointing,
+                batch_size=batch_size,
+                seq_len=seq_len,
+                total_params=total,
+                trainable_params=trainable,
+                weights_gib=weights_gib,
+                peak_gib=monitor.peak_gib - before_build,
+                step_s=min(durations),
+                device=device,
+            )
+        )
+    del model, optimizer
+    gc.collect()
+    return results
