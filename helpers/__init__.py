@@ -7,19 +7,18 @@ into the book's cache folder, before either library is imported.
 
 from __future__ import annotations
 
-import warnings
-
 from .cache import book_cache_dir, clean_cache, fresh_run_dir, point_hf_home_at_cache
 
 point_hf_home_at_cache()
 
 from . import _torchvision_compat  # noqa: E402,F401  (must precede transformers and autogluon)
+from ._quiet import quiet_library_output  # noqa: E402
+
+quiet_library_output()
+
 from .checkpoints import architecture_checkpoint, flan_t5_config, minilm_checkpoint, tiny_t5_checkpoint  # noqa: E402
 from .profiles import Profile, get_profile  # noqa: E402
 from .reviews import ChecksumError, generate_reviews, load_reviews  # noqa: E402
-
-# autogluon.multimodal imports pkg_resources, whose deprecation warning says nothing to a reader.
-warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 __all__ = [
     "ChecksumError",

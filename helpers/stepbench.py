@@ -9,7 +9,12 @@ configuration with random weights, so FLAN-T5-XL can be measured offline on a CP
 
 from __future__ import annotations
 
+import argparse
 import gc
+import json
+import os
+import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass
 
@@ -145,3 +150,76 @@ def measure_training_step(
     del model, optimizer
     gc.collect()
     return results
+
+
+#: glibc keeps freed blocks below this size in its heap, where they can fragment and inflate
+#: the measured peak by a gigabyte from run to run; a low threshold returns big buffers to the
+#: system at once, so the measured peak is what the tensors need.
+_ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
+
+
+def measure_in_subprocess(
+    checkpoint: str,
+    *,
+    peft: str | None,
+    gradient_checkpointing: bool,
+    batch_sizes: tuple[int, ...] = (1,),
+    seq_len: int = 128,
+    steps: int = 1,
+    label: str | None = None,
+    timeout_s: float = 600,
+) -> list[StepMeasurement]:
+    """:func:`measure_training_step` in a fresh Python process, with random weights.
+
+    A fresh process starts from a clean heap, so one measurement cannot inflate the next,
+    and its memory is returned to the system when it ends.
+
+    Raises
+    ------
+    RuntimeError
+        If the measuring process fails; its error output is included.
+    """
+    command = [
+        sys.executable, "-m", "helpers.stepbench", checkpoint,
+        "--peft", peft or "full",
+        "--batch-sizes", *map(str, batch_sizes),
+        "--seq-len", str(seq_len),
+        "--steps", str(steps),
+        "--label", label or checkpoint,
+    ]
+    if gradient_checkpointing:
+        command.append("--gradient-checkpointing")
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout_s, env={**os.environ, **_ALLOCATOR_ENV}
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"measuring {label or checkpoint} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    return [StepMeasurement(**record) for record in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
+def _main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Measure training steps of AutoGluon's text model; prints JSON.")
+    parser.add_argument("checkpoint")
+    parser.add_argument("--peft", default="full", help="a PEFT method name, or 'full'")
+    parser.add_argument("--gradient-checkpointing", action="store_true")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1])
+    parser.add_argument("--seq-len", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=1)
+    parser.add_argument("--label")
+    args = parser.parse_args(argv)
+    import helpers  # noqa: F401  (torchvision compatibility, quiet logs)
+
+    results = measure_training_step(
+        args.checkpoint,
+        peft=None if args.peft == "full" else args.peft,
+        gradient_checkpointing=args.gradient_checkpointing,
+        batch_sizes=tuple(args.batch_sizes),
+        seq_len=args.seq_len,
+        steps=args.steps,
+        label=args.label,
+    )
+    print(json.dumps([r.as_dict() for r in results]))
+
+
+if __name__ == "__main__":
+    _main()

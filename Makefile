@@ -1,0 +1,38 @@
+# The book's two commands: `make book` and `make test`. Each sets up .venv by itself.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PYTHONHASHSEED := 0
+
+.PHONY: install book test clean
+
+install: $(STAMP)
+
+# Reinstall only when the pins or the package metadata change. torch comes first, alone:
+# `pip install torch==2.13.0` takes the CPU build; resolving it among other packages could
+# pull the CUDA build and gigabytes of CUDA libraries.
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -c constraints.txt -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 > /dev/null
+	touch $(STAMP)
+
+# Build the HTML book. Notebooks are committed with the outputs of a tiny-profile run;
+# Jupyter Book executes only those without outputs (execute_notebooks: auto).
+book: install
+	$(VENV)/bin/jupyter-book build . -W --keep-going
+	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
+
+# Unit tests of helpers, then nbval over every chapter (one at a time: the memory
+# measurements need the machine to themselves), then the strict book build.
+test: install
+	PEFT_BOOK_PROFILE=tiny $(PY) -m pytest tests notebooks --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/sanitize.cfg
+	$(MAKE) book
+
+clean:
+	rm -rf _build

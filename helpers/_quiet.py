@@ -1,0 +1,43 @@
+"""Keep notebook output to what a reader needs: results, not library chatter.
+
+Lightning logs its device summary, model summary, checkpoint paths (absolute paths of the
+machine) and advertising tips at INFO level; transformers draws progress bars while it
+loads weights; a few deprecation warnings come from inside the libraries and say nothing
+the reader can act on. Real errors and warnings about the reader's own input still show.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning")
+_LIBRARY_WARNINGS = (
+    # AutoGluon on CPU: the book's tiny profile runs on CPU on purpose.
+    (UserWarning, r"Only CPU is detected in the instance"),
+    # Lightning's own use of a torch API it deprecated (lightning 2.6 with torch 2.13).
+    (Warning, r".*isinstance\(treespec, LeafSpec\)"),
+    # Lightning, for tiny data sets: fewer batches than its logging interval.
+    (Warning, r"The number of training batches"),
+    # autogluon.multimodal imports pkg_resources.
+    (UserWarning, r"pkg_resources is deprecated"),
+)
+
+
+def quiet_library_output() -> None:
+    """Raise Lightning's log level to WARNING, hide weight-loading bars and library warnings."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    import lightning.pytorch  # noqa: F401  (it sets its loggers to INFO when first imported)
+
+    for name in _LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for category, message in _LIBRARY_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
+    try:
+        from transformers.utils import logging as transformers_logging
+    except ImportError:
+        return
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
