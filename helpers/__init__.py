@@ -1,8 +1,8 @@
 """Helpers for the book *Billion-scale finetuning on one GPU*.
 
 ``import helpers`` first in every chapter: it makes AutoGluon importable next to a CPU
-build of torch (see :mod:`helpers._torchvision_compat`) and points the Hugging Face cache
-into the book's cache folder, before either library is imported.
+build of torch (see :mod:`helpers._torchvision_compat`), points the Hugging Face cache
+into the book's cache folder, and keeps library chatter out of the notebooks.
 """
 
 from __future__ import annotations
@@ -17,20 +17,48 @@ from ._quiet import quiet_library_output  # noqa: E402
 quiet_library_output()
 
 from .checkpoints import architecture_checkpoint, flan_t5_config, minilm_checkpoint, tiny_t5_checkpoint  # noqa: E402
+from .evaluation import evaluate_by_language  # noqa: E402
+from .gpus import GPU_MEMORY_GIB  # noqa: E402
+from .hyperparameters import RenamedKeyWarning, migrate_hyperparameters  # noqa: E402
+from .memory import MemoryMonitor  # noqa: E402
+from .parameters import count_parameters, trainable_parameter_table  # noqa: E402
+from .plots import (  # noqa: E402
+    plot_memory_timeline,
+    plot_peak_memory,
+    plot_scores_by_language,
+    plot_trainable_parameters,
+)
 from .profiles import Profile, get_profile  # noqa: E402
+from .results import load_results, save_results  # noqa: E402
 from .reviews import ChecksumError, generate_reviews, load_reviews  # noqa: E402
+from .stepbench import StepMeasurement, measure_in_subprocess  # noqa: E402
 
 __all__ = [
+    "GPU_MEMORY_GIB",
     "ChecksumError",
+    "MemoryMonitor",
     "Profile",
+    "RenamedKeyWarning",
+    "StepMeasurement",
     "architecture_checkpoint",
     "book_cache_dir",
     "clean_cache",
+    "count_parameters",
+    "evaluate_by_language",
     "flan_t5_config",
     "fresh_run_dir",
     "generate_reviews",
     "get_profile",
+    "load_results",
     "load_reviews",
+    "measure_in_subprocess",
+    "migrate_hyperparameters",
     "minilm_checkpoint",
+    "plot_memory_timeline",
+    "plot_peak_memory",
+    "plot_scores_by_language",
+    "plot_trainable_parameters",
+    "save_results",
     "tiny_t5_checkpoint",
+    "trainable_parameter_table",
 ]

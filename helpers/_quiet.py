@@ -22,6 +22,8 @@ _LIBRARY_WARNINGS = (
     (Warning, r"The number of training batches"),
     # autogluon.multimodal imports pkg_resources.
     (UserWarning, r"pkg_resources is deprecated"),
+    # tqdm in a kernel without ipywidgets: progress bars are off in the book anyway.
+    (Warning, r"IProgress not found"),
 )
 
 
@@ -29,12 +31,12 @@ def quiet_library_output() -> None:
     """Raise Lightning's log level to WARNING, hide weight-loading bars and library warnings."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    for category, message in _LIBRARY_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
     import lightning.pytorch  # noqa: F401  (it sets its loggers to INFO when first imported)
 
     for name in _LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    for category, message in _LIBRARY_WARNINGS:
-        warnings.filterwarnings("ignore", message=message, category=category)
     try:
         from transformers.utils import logging as transformers_logging
     except ImportError:

@@ -1,4 +1,4 @@
-"""Count parameters of a predictor or a module."""
+"""Count and list the parameters of a predictor or a module."""
 
 from __future__ import annotations
 
@@ -16,18 +16,43 @@ def count_parameters(predictor_or_module: Any) -> tuple[int, int]:
     TypeError
         For anything else, or a predictor that has not been fitted.
     """
-    import torch
-
-    if isinstance(predictor_or_module, torch.nn.Module):
-        module = predictor_or_module
-    else:
-        learner = getattr(predictor_or_module, "_learner", None)
-        module = getattr(learner, "_model", None)
-        if not isinstance(module, torch.nn.Module):
-            raise TypeError(
-                "count_parameters takes a torch.nn.Module or a fitted MultiModalPredictor, "
-                f"got {type(predictor_or_module).__name__} (fit the predictor first?)"
-            )
+    module = _module_of(predictor_or_module)
     total = sum(p.numel() for p in module.parameters())
     trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
     return trainable, total
+
+
+def _module_of(predictor_or_module: Any):
+    import torch
+
+    if isinstance(predictor_or_module, torch.nn.Module):
+        return predictor_or_module
+    module = getattr(getattr(predictor_or_module, "_learner", None), "_model", None)
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(
+            "expected a torch.nn.Module or a fitted MultiModalPredictor, "
+            f"got {type(predictor_or_module).__name__} (fit the predictor first?)"
+        )
+    return module
+
+
+def trainable_parameter_table(predictor_or_module: Any):
+    """What is trainable, grouped over layers: one row per parameter name pattern.
+
+    Layer numbers in names become ``*`` (``encoder.layer.*.attention.self.query.lora_b``),
+    so a 24-layer model gives the same short table as a 6-layer one. Columns: ``tensors``
+    (how many layers have it) and ``parameters`` (their total size), largest first.
+    """
+    import re
+
+    import pandas as pd
+
+    rows: dict[str, list[int]] = {}
+    for name, parameter in _module_of(predictor_or_module).named_parameters():
+        if parameter.requires_grad:
+            pattern = re.sub(r"\.\d+\.", ".*.", name)
+            tensors, size = rows.get(pattern, [0, 0])
+            rows[pattern] = [tensors + 1, size + parameter.numel()]
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["tensors", "parameters"])
+    table.index.name = "trainable parameter"
+    return table.sort_values("parameters", ascending=False, kind="stable")

@@ -67,6 +67,7 @@ def plot_peak_memory(peaks_gib: Mapping[str, float], title: str = "Peak memory",
         ax.annotate(f"{gpu} ({capacity:g} GiB)", (1.0, capacity), xycoords=("axes fraction", "data"),
                     xytext=(-4, 3), textcoords="offset points", ha="right", fontsize=8, color="#c44e52")
     ax.set_ylim(0, max(max(values), *(GPU_MEMORY_GIB[g] for g in shown)) * 1.12)
+    ax.set_xlabel("configuration")
     ax.set_ylabel("peak memory (GiB)")
     ax.set_title(title)
     ax.tick_params(axis="x", labelsize=8)
@@ -83,6 +84,7 @@ def plot_trainable_parameters(counts: Mapping[str, tuple[int, int]], title: str 
     for i, (trainable, total) in enumerate(frame.itertuples(index=False)):
         ax.annotate(f"{100 * trainable / total:.3g}%", (i - 0.12, trainable), xytext=(0, 3),
                     textcoords="offset points", ha="center", fontsize=8)
+    ax.set_xlabel("configuration")
     ax.set_ylabel("parameters (log scale)")
     ax.set_title(title)
     ax.legend(loc="lower right")

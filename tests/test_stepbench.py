@@ -1,0 +1,56 @@
+"""Real training steps of AutoGluon's text model on the tiny T5 (seconds on a CPU)."""
+
+from __future__ import annotations
+
+import pytest
+
+import helpers
+from helpers.stepbench import StepMeasurement, measure_in_subprocess, measure_training_step
+
+
+def test_measure_training_step_ia3_bias_with_checkpointing():
+    checkpoint = str(helpers.tiny_t5_checkpoint())
+    results = measure_training_step(checkpoint, peft="ia3_bias", gradient_checkpointing=True, batch_sizes=(1, 2), steps=1)
+    assert [r.batch_size for r in results] == [1, 2]
+    for r in results:
+        assert isinstance(r, StepMeasurement)
+        assert r.model == checkpoint and r.peft == "ia3_bias" and r.gradient_checkpointing is True
+        assert r.seq_len == 128 and r.device == "cpu"
+        assert 0 < r.trainable_params < 0.01 * r.total_params
+        assert r.step_s > 0
+        assert r.peak_gib > 0
+        assert r.weights_gib == pytest.approx(r.total_params * 4 / 1024**3)  # fp32
+    assert results[0].total_params == results[1].total_params
+    assert results[0].as_dict()["trainable_params"] == results[0].trainable_params
+
+
+def test_full_finetuning_trains_everything():
+    results = measure_training_step(
+        str(helpers.tiny_t5_checkpoint()), peft=None, gradient_checkpointing=False, seq_len=16, steps=2, label="tiny"
+    )
+    assert len(results) == 1
+    (r,) = results
+    assert r.peft == "full" and r.model == "tiny" and r.seq_len == 16
+    assert r.trainable_params == r.total_params
+
+
+def test_measure_in_subprocess_matches_in_process():
+    checkpoint = str(helpers.tiny_t5_checkpoint())
+    kwargs = dict(peft="ia3_bias", gradient_checkpointing=True, batch_sizes=(1, 2), seq_len=32, steps=1)
+    here = measure_training_step(checkpoint, **kwargs)
+    there = measure_in_subprocess(checkpoint, label="tiny-t5", **kwargs)
+    assert [r.batch_size for r in there] == [1, 2]
+    for a, b in zip(here, there):
+        assert (b.total_params, b.trainable_params) == (a.total_params, a.trainable_params)
+        assert b.weights_gib == a.weights_gib
+        assert b.model == "tiny-t5" and b.peft == "ia3_bias" and b.gradient_checkpointing is True
+        assert b.seq_len == 32 and b.step_s > 0 and b.peak_gib > 0
+
+
+def test_measure_in_subprocess_reports_failure(tmp_path):
+    missing = str(tmp_path / "no-such-checkpoint")
+    with pytest.raises(RuntimeError) as error:
+        measure_in_subprocess(missing, peft="ia3_bias", gradient_checkpointing=False)
+    message = str(error.value)
+    assert f"measuring {missing} failed (exit 1)" in message
+    assert "Error" in message  # the child's traceback is included
