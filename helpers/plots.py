@@ -53,6 +53,8 @@ def plot_peak_memory(peaks_gib: Mapping[str, float], title: str = "Peak memory",
     unknown = [gpu for gpu in gpus if gpu not in GPU_MEMORY_GIB]
     if unknown:
         raise ValueError(f"unknown GPUs {unknown}; known: {', '.join(GPU_MEMORY_GIB)}")
+    if not peaks_gib:
+        raise ValueError("no peak memory figures to plot")
     ax = _new_axes()
     names, values = list(peaks_gib), list(peaks_gib.values())
     bars = ax.bar(names, values, color="#4c72b0", edgecolor="black")

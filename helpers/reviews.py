@@ -118,7 +118,8 @@ def extract_zip_safely(archive: Path, target: Path) -> Path:
     return target
 
 
-def _dataset_folder(url: str = DATASET_URL, sha1: str = DATASET_SHA1) -> Path:
+def _dataset_folder(url: str | None = None, sha1: str | None = None) -> Path:
+    url, sha1 = url or DATASET_URL, sha1 or DATASET_SHA1
     data_root = book_cache_dir() / "data"
     extracted = data_root / DATASET_FOLDER
     inner = extracted / DATASET_FOLDER

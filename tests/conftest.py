@@ -33,6 +33,8 @@ def pytest_configure(config):
     # hides from readers (see helpers._quiet), so the summary shows only warnings that matter.
     for category, message in getattr(_quiet, "_LIBRARY_WARNINGS", ()):
         config.addinivalue_line("filterwarnings", f"ignore:{message}:{category.__name__}")
+    # torch's own use of a deprecated API when autogluon.multimodal is first imported.
+    config.addinivalue_line("filterwarnings", "ignore:`torch.jit.interface` is deprecated:DeprecationWarning")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import helpers
-from helpers.parameters import count_parameters
+from helpers.parameters import count_parameters, trainable_parameter_table
 
 
 def test_fit_tiny_t5_with_ia3_bias_and_gradient_checkpointing(book_cache):
@@ -27,6 +27,16 @@ def test_fit_tiny_t5_with_ia3_bias_and_gradient_checkpointing(book_cache):
     trainable, total = count_parameters(predictor)
     assert 0 < trainable < 0.01 * total
     assert (trainable, total) == (predictor.trainable_parameters, predictor.total_parameters)
+
+    # What ia3_bias trains here: a scaling vector on the q, k, v and o projections of every
+    # attention layer (AutoGluon stores it as lora_b), biases, the final norm and the head;
+    # nothing in the feed-forward blocks.
+    table = trainable_parameter_table(predictor)
+    assert table["parameters"].sum() == trainable
+    scaled = {name.split(".")[-2] for name in table.index if name.endswith(".lora_b")}
+    assert scaled == {"q", "k", "v", "o"}
+    assert {"head.weight", "head.bias", "model.encoder.final_layer_norm.weight"} <= set(table.index)
+    assert not any("DenseReluDense" in name for name in table.index)
 
     model = predictor._learner._model
     assert isinstance(model, HFAutoModelForTextPrediction)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers.parameters import count_parameters
+from helpers.parameters import count_parameters, trainable_parameter_table
 
 
 def _model() -> torch.nn.Module:
@@ -47,3 +47,40 @@ def test_rejects_an_unfitted_predictor():
     predictor = MultiModalPredictor(label="label", path=str(helpers.fresh_run_dir("unfitted")), verbosity=0)
     with pytest.raises(TypeError, match="fit the predictor first"):
         count_parameters(predictor)
+
+
+class _Layered(torch.nn.Module):
+    """Three layers with trainable biases only, and a trainable head."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = torch.nn.Module()
+        self.encoder.layer = torch.nn.ModuleList(torch.nn.Linear(4, 4) for _ in range(3))
+        for layer in self.encoder.layer:
+            layer.weight.requires_grad_(False)
+        self.head = torch.nn.Linear(4, 2)
+
+
+def test_trainable_parameter_table_groups_layers():
+    model = _Layered()
+    table = trainable_parameter_table(model)
+    assert table.index.name == "trainable parameter"
+    assert list(table.columns) == ["tensors", "parameters"]
+    assert table.to_dict("index") == {
+        "encoder.layer.*.bias": {"tensors": 3, "parameters": 12},
+        "head.weight": {"tensors": 1, "parameters": 8},
+        "head.bias": {"tensors": 1, "parameters": 2},
+    }
+    assert list(table.index) == ["encoder.layer.*.bias", "head.weight", "head.bias"]  # largest first
+    assert table["parameters"].sum() == count_parameters(model)[0]
+
+
+def test_trainable_parameter_table_of_a_frozen_model_is_empty():
+    model = torch.nn.Linear(3, 3).requires_grad_(False)
+    table = trainable_parameter_table(model)
+    assert len(table) == 0 and list(table.columns) == ["tensors", "parameters"]
+
+
+def test_trainable_parameter_table_rejects_other_objects():
+    with pytest.raises(TypeError, match="fit the predictor first"):
+        trainable_parameter_table(object())

@@ -332,8 +332,8 @@ def test_dataset_folder_rejects_an_archive_without_the_files(tmp_path, make_zip)
 
 def test_load_reviews_full_profile_offline(fake_dataset, monkeypatch, tmp_path):
     url, sha1, tsvs = fake_dataset
-    # The default arguments of _dataset_folder are bound at import time, so patch them there.
-    monkeypatch.setattr(reviews._dataset_folder, "__defaults__", (url, sha1))
+    monkeypatch.setattr(reviews, "DATASET_URL", url)
+    monkeypatch.setattr(reviews, "DATASET_SHA1", sha1)
     profile = get_profile("full")
     data = load_reviews(profile)
     assert list(data) == ["en_train", "en_test", "de_test", "jp_test"]
