@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install book test clean
+.PHONY: install book test workshop clean
 
 install: $(STAMP)
 
@@ -22,17 +22,30 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	touch $(STAMP)
 
 # Build the HTML book. Notebooks are committed with the outputs of a tiny-profile run;
-# Jupyter Book executes only those without outputs (execute_notebooks: auto).
+# Jupyter Book executes none of them (execute_notebooks: "off" in _config.yml).
 book: install
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
 
-# Unit tests of helpers, then nbval over every chapter (one at a time: the memory
-# measurements need the machine to themselves), then the strict book build.
+# Unit tests of helpers and of the site checks, then nbval over every chapter and the
+# workshop guide (one at a time: the memory measurements need the machine to themselves),
+# then the strict book build, the static site check (no resource from another host, no
+# broken internal link or anchor, every page in the navigation) and the real-browser check
+# (headless Chromium; screenshots in _build/screenshots; .ci/run installs Chromium).
 test: install
-	PEFT_BOOK_PROFILE=tiny $(PY) -m pytest tests notebooks --nbval --nbval-current-env \
+	PEFT_BOOK_PROFILE=tiny $(PY) -m pytest tests notebooks book/workshop.ipynb --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/sanitize.cfg
 	$(MAKE) book
+	$(PY) -m tests.check_site _build/html
+	$(PY) -m tests.browser_check _build/html
+
+# Re-run the workshop guide in place after a chapter was re-run: its agenda and answers
+# are computed from the chapters' committed runs and recorded results.
+workshop: install
+	cd book && PEFT_BOOK_PROFILE=tiny ../$(PY) -c "import nbformat; from nbclient import NotebookClient; \
+		nb = nbformat.read('workshop.ipynb', 4); \
+		NotebookClient(nb, kernel_name='python3', resources={'metadata': {'path': '.'}}).execute(); \
+		nbformat.write(nb, 'workshop.ipynb')"
 
 clean:
 	rm -rf _build
