@@ -37,9 +37,7 @@ def quiet_library_output() -> None:
 
     for name in _LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    try:
-        from transformers.utils import logging as transformers_logging
-    except ImportError:
-        return
+    from transformers.utils import logging as transformers_logging
+
     transformers_logging.disable_progress_bar()
     transformers_logging.set_verbosity_error()

@@ -48,7 +48,8 @@ def plot_memory_timeline(samples: Mapping[str, Sequence[tuple[float, float]]], t
 def plot_peak_memory(peaks_gib: Mapping[str, float], title: str = "Peak memory", gpus: Sequence[str] = CHART_GPUS) -> Axes:
     """Bars of peak memory (GiB) with a dashed line for the capacity of each GPU in ``gpus``.
 
-    Lines far above the tallest bar are left out so the bars stay readable; the title says so.
+    Lines more than 1.5 times above the tallest bar are left out so the bars stay readable;
+    the smallest GPU in ``gpus`` is always drawn.
     """
     unknown = [gpu for gpu in gpus if gpu not in GPU_MEMORY_GIB]
     if unknown:
