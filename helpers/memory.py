@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -38,6 +40,64 @@ def process_rss_gib() -> float:
     return psutil.Process(os.getpid()).memory_info().rss / GIB
 
 
+class TensorMemoryTracker:
+    """Count the bytes of live tensor storages on any device, and their peak.
+
+    On a GPU, ``torch.cuda.max_memory_allocated`` gives the memory of tensors; a CPU has no
+    such counter, and the process's resident memory also holds the runtime and the
+    allocator's free lists. This tracker gives the CPU the GPU's measure: while active, it
+    sees every tensor an operator returns (through a ``TorchDispatchMode``, in the forward
+    pass, the backward pass and the optimizer step alike) and counts each storage once,
+    from its creation until it is freed. Tensors that existed before are counted through
+    :meth:`add`. Buffers an operator uses internally and frees before returning are not
+    tensors and are not counted.
+    """
+
+    def __init__(self) -> None:
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        tracker = self
+
+        class _Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+                from torch.utils._pytree import tree_leaves
+
+                out = func(*args, **(kwargs or {}))
+                tracker.add(tree_leaves(out))
+                return out
+
+        self._mode = _Mode()
+        self._live: dict[int, int] = {}
+        self.current_bytes = 0
+        self.peak_bytes = 0
+
+    def add(self, tensors: Iterable[object]) -> None:
+        """Count the storages of ``tensors`` (other objects are ignored; each storage once)."""
+        import torch
+
+        for tensor in tensors:
+            if not isinstance(tensor, torch.Tensor) or tensor.device.type == "meta":
+                continue
+            storage = tensor.untyped_storage()
+            key = id(storage)
+            if key in self._live:
+                continue
+            self._live[key] = storage.nbytes()
+            self.current_bytes += storage.nbytes()
+            self.peak_bytes = max(self.peak_bytes, self.current_bytes)
+            weakref.finalize(storage, self._free, key)
+
+    def _free(self, key: int) -> None:
+        self.current_bytes -= self._live.pop(key, 0)
+
+    def __enter__(self) -> TensorMemoryTracker:
+        self._mode.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._mode.__exit__(*exc)
+
+
 class MemoryMonitor:
     """Context manager that records baseline, peak and a timeline of memory in GiB.
 
@@ -59,9 +119,22 @@ class MemoryMonitor:
         ``(seconds since entry, GiB)`` pairs, every ``interval`` seconds.
     elapsed_s
         Wall-clock duration of the block.
+    tensor_peak_gib
+        With ``track_tensors=True``: the peak memory of tensors alone, the tensors alive at
+        entry included (``torch.cuda.max_memory_allocated`` on CUDA, a
+        :class:`TensorMemoryTracker` on CPU); ``None`` otherwise. Pass the tensors that
+        already exist, such as a model's parameters, as ``existing``.
     """
 
-    def __init__(self, label: str = "", device: str | None = None, interval: float = 0.05) -> None:
+    def __init__(
+        self,
+        label: str = "",
+        device: str | None = None,
+        interval: float = 0.05,
+        *,
+        track_tensors: bool = False,
+        existing: Iterable[object] = (),
+    ) -> None:
         import torch
 
         self.label = label
@@ -74,6 +147,10 @@ class MemoryMonitor:
         self.peak_gib = 0.0
         self.elapsed_s = 0.0
         self.samples: list[tuple[float, float]] = []
+        self.track_tensors = track_tensors
+        self.tensor_peak_gib: float | None = None
+        self._existing = list(existing)
+        self._tracker: TensorMemoryTracker | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start = 0.0
@@ -111,6 +188,10 @@ class MemoryMonitor:
                 else f"sampling every {self.interval} s (no /proc peak here; short peaks can be missed)"
             )
         self.baseline_gib = self._current_gib()
+        if self.track_tensors and self.device == "cpu":
+            self._tracker = TensorMemoryTracker()
+            self._tracker.add(self._existing)
+            self._tracker.__enter__()
         self._start = time.perf_counter()
         self.samples = [(0.0, self.baseline_gib)]
         self._stop.clear()
@@ -128,6 +209,10 @@ class MemoryMonitor:
             import torch
 
             torch.cuda.synchronize()
+        if self._tracker is not None:
+            self._tracker.__exit__(exc_type, exc, traceback)
+            self.tensor_peak_gib = self._tracker.peak_bytes / GIB
+            self._tracker = None
         self._stop.set()
         assert self._thread is not None
         self._thread.join()
@@ -139,6 +224,8 @@ class MemoryMonitor:
             import torch
 
             peak = max(peak, torch.cuda.max_memory_allocated() / GIB)
+            if self.track_tensors:
+                self.tensor_peak_gib = torch.cuda.max_memory_allocated() / GIB
         elif self._kernel_peak:
             peak = max(peak, _proc_status_kib("VmHWM") * 1024 / GIB)
         self.peak_gib = peak

@@ -34,6 +34,7 @@ class StepMeasurement:
     trainable_params: int
     weights_gib: float  #: memory of all weights (fp32)
     peak_gib: float  #: step peak above what the process held before the model was built
+    tensor_peak_gib: float  #: step peak of tensors alone: weights, gradients, optimizer states, activations
     step_s: float  #: seconds of one step (the fastest of the measured steps)
     device: str
 
@@ -77,6 +78,11 @@ def build_autogluon_text_model(checkpoint: str, *, peft: str | None, gradient_ch
     )
     optimizer = torch.optim.AdamW(groups, lr=config.optim.lr)
     return model, optimizer
+
+
+def _optimizer_tensors(optimizer) -> list:
+    """The optimizer's state tensors (AdamW's two moments and step counts, once created)."""
+    return [value for state in optimizer.state.values() for value in state.values()]
 
 
 def _training_step(model, optimizer, batch_size: int, seq_len: int, vocab: int, device: str) -> None:
@@ -127,7 +133,10 @@ def measure_training_step(
     results = []
     for batch_size in batch_sizes:
         durations = []
-        with MemoryMonitor(label=f"{checkpoint} b{batch_size}", device=device) as monitor:
+        existing = [*model.parameters(), *model.buffers(), *_optimizer_tensors(optimizer)]
+        with MemoryMonitor(
+            label=f"{checkpoint} b{batch_size}", device=device, track_tensors=True, existing=existing
+        ) as monitor:
             for _ in range(steps):
                 start = time.perf_counter()
                 _training_step(model, optimizer, batch_size, seq_len, vocab, device)
@@ -143,6 +152,7 @@ def measure_training_step(
                 trainable_params=trainable,
                 weights_gib=weights_gib,
                 peak_gib=monitor.peak_gib - before_build,
+                tensor_peak_gib=monitor.tensor_peak_gib,
                 step_s=min(durations),
                 device=device,
             )
