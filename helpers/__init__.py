@@ -20,30 +20,38 @@ from .checkpoints import architecture_checkpoint, flan_t5_config, minilm_checkpo
 from .evaluation import evaluate_by_language  # noqa: E402
 from .gpus import GPU_MEMORY_GIB  # noqa: E402
 from .hyperparameters import RenamedKeyWarning, migrate_hyperparameters  # noqa: E402
-from .memory import MemoryMonitor  # noqa: E402
+from .memory import MemoryMonitor, TensorMemoryTracker  # noqa: E402
 from .parameters import count_parameters, trainable_parameter_table  # noqa: E402
 from .plots import (  # noqa: E402
     plot_memory_timeline,
+    plot_method_tradeoffs,
     plot_peak_memory,
+    plot_predicted_vs_measured,
     plot_scores_by_language,
     plot_trainable_parameters,
 )
+from .planner import GPU_RESERVE_GIB, MemoryEstimate, estimate_training_memory, training_memory_terms, will_it_fit  # noqa: E402
 from .profiles import Profile, get_profile  # noqa: E402
 from .results import load_results, save_results  # noqa: E402
 from .reviews import ChecksumError, generate_reviews, load_reviews  # noqa: E402
-from .stepbench import StepMeasurement, measure_in_subprocess  # noqa: E402
+from .stepbench import StepMeasurement, build_autogluon_text_model, measure_in_subprocess  # noqa: E402
 
 __all__ = [
     "GPU_MEMORY_GIB",
+    "GPU_RESERVE_GIB",
     "ChecksumError",
+    "MemoryEstimate",
     "MemoryMonitor",
     "Profile",
     "RenamedKeyWarning",
     "StepMeasurement",
+    "TensorMemoryTracker",
     "architecture_checkpoint",
+    "build_autogluon_text_model",
     "book_cache_dir",
     "clean_cache",
     "count_parameters",
+    "estimate_training_memory",
     "evaluate_by_language",
     "flan_t5_config",
     "fresh_run_dir",
@@ -55,10 +63,14 @@ __all__ = [
     "migrate_hyperparameters",
     "minilm_checkpoint",
     "plot_memory_timeline",
+    "plot_method_tradeoffs",
     "plot_peak_memory",
+    "plot_predicted_vs_measured",
     "plot_scores_by_language",
     "plot_trainable_parameters",
     "save_results",
     "tiny_t5_checkpoint",
     "trainable_parameter_table",
+    "training_memory_terms",
+    "will_it_fit",
 ]

@@ -22,6 +22,8 @@ _LIBRARY_WARNINGS = (
     (Warning, r"The number of training batches"),
     # autogluon.multimodal imports pkg_resources.
     (UserWarning, r"pkg_resources is deprecated"),
+    # AutoGluon gives BERT-style models one text segment where their config has two, on purpose.
+    (UserWarning, r"provided text_segment_num"),
     # tqdm in a kernel without ipywidgets: progress bars are off in the book anyway.
     (Warning, r"IProgress not found"),
 )

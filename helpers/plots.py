@@ -110,3 +110,66 @@ def plot_scores_by_language(scores: pd.DataFrame, metric: str = "roc_auc", title
     ax.set_title(title or f"{metric} by test language")
     ax.legend(fontsize=8, loc="upper right")
     return ax
+
+
+def pareto_front(costs: Sequence[float], scores: Sequence[float]) -> list[bool]:
+    """Which points no other point beats: lower or equal cost and higher or equal score, one strictly."""
+    if len(costs) != len(scores):
+        raise ValueError(f"{len(costs)} costs but {len(scores)} scores")
+    points = list(zip(costs, scores))
+    return [
+        not any(c <= cost and s >= score and (c, s) != (cost, score) for c, s in points)
+        for cost, score in points
+    ]
+
+
+def plot_method_tradeoffs(table: pd.DataFrame, score: str, costs: Mapping[str, str], title: str) -> Axes:
+    """Score against each cost, one panel per cost; Pareto-optimal methods drawn filled.
+
+    ``table`` has one row per method (its index), a ``score`` column and the columns named
+    in ``costs`` (``{column: axis label}``). Costs are drawn on a log scale. Returns the
+    first panel.
+    """
+    missing = [column for column in (score, *costs) if column not in table.columns]
+    if missing:
+        raise ValueError(f"columns {missing} not in the table; it has {list(table.columns)}")
+    figure, axes = plt.subplots(1, len(costs), figsize=(4.6 * len(costs), 4.0), dpi=100, layout="constrained", squeeze=False)
+    for ax, (column, label) in zip(axes[0], costs.items()):
+        front = pareto_front(list(table[column]), list(table[score]))
+        for (method, row), best in zip(table.iterrows(), front):
+            ax.scatter(row[column], row[score], marker="o", s=36, facecolors="C0" if best else "none", edgecolors="C0")
+            ax.annotate(str(method), (row[column], row[score]), textcoords="offset points", xytext=(4, 3), fontsize=7)
+        ordered = table[front].sort_values(column)
+        ax.step(ordered[column], ordered[score], where="post", linestyle="--", linewidth=1, color="C0", alpha=0.6)
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel(score)
+        ax.grid(alpha=0.3)
+        ax.set_title(f"{score} against {label.split(' (')[0]}", fontsize=10)
+    figure.suptitle(title)
+    return axes[0][0]
+
+
+def plot_predicted_vs_measured(predicted_gib: Sequence[float], measured_gib: Sequence[float], labels: Sequence[str], title: str, tolerance: float = 0.1) -> Axes:
+    """Predicted against measured memory (GiB, log scales), with the ``tolerance`` band around equality."""
+    if not len(predicted_gib) == len(measured_gib) == len(labels) or not labels:
+        raise ValueError("need as many predictions, measurements and labels, at least one")
+    ax = _new_axes(6.0, 5.0)
+    low, high = min(*predicted_gib, *measured_gib) * 0.8, max(*predicted_gib, *measured_gib) * 1.25
+    line = [low, high]
+    ax.plot(line, line, color="black", linewidth=1, label="prediction = measurement")
+    ax.fill_between(line, [v * (1 - tolerance) for v in line], [v * (1 + tolerance) for v in line], alpha=0.15, label=f"within {tolerance:.0%}")
+    markers: dict[str, str] = {}
+    for predicted, measured, label in zip(predicted_gib, measured_gib, labels):
+        new = label not in markers
+        marker = markers.setdefault(label, "os^Dv<>ph"[len(markers) % 9])
+        ax.scatter(measured, predicted, marker=marker, facecolors="none", edgecolors="C1", label=label if new else None)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    ax.set_xlabel("measured peak (GiB)")
+    ax.set_ylabel("predicted peak (GiB)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax

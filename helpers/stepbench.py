@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from .memory import GIB, MemoryMonitor, process_rss_gib
 
@@ -42,10 +43,18 @@ class StepMeasurement:
         return asdict(self)
 
 
-def build_autogluon_text_model(checkpoint: str, *, peft: str | None, gradient_checkpointing: bool, pretrained: bool = True):
+def build_autogluon_text_model(
+    checkpoint: str,
+    *,
+    peft: str | None,
+    gradient_checkpointing: bool,
+    pretrained: bool = True,
+    overrides: dict[str, Any] | None = None,
+):
     """AutoGluon's text model for binary classification with PEFT applied as ``fit`` does.
 
-    Returns ``(model, optimizer)``. ``peft=None`` means full finetuning.
+    Returns ``(model, optimizer)``. ``peft=None`` means full finetuning. ``overrides`` are
+    further AutoGluon hyperparameters, such as ``optim.lora.filter``.
     """
     import torch
     from autogluon.multimodal.models.hf_text import HFAutoModelForTextPrediction
@@ -57,7 +66,7 @@ def build_autogluon_text_model(checkpoint: str, *, peft: str | None, gradient_ch
     config = get_config(
         problem_type="binary",
         presets="multilingual",
-        overrides={"optim.peft": peft, "model.hf_text.checkpoint_name": checkpoint},
+        overrides={"optim.peft": peft, "model.hf_text.checkpoint_name": checkpoint, **(overrides or {})},
     )
     model = HFAutoModelForTextPrediction(
         prefix="hf_text",

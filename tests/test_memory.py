@@ -125,3 +125,39 @@ def test_proc_status_reader_reports_missing_field(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="VmHWM"):
         memory._proc_status_kib("VmHWM")
 
+
+
+def test_tensor_tracker_counts_live_storages_and_their_peak():
+    import torch
+
+    from helpers.memory import TensorMemoryTracker
+
+    existing = torch.zeros(1000)  # 4000 bytes
+    tracker = TensorMemoryTracker()
+    tracker.add([existing, existing[:10], "not a tensor"])  # a view shares its storage: counted once
+    assert tracker.current_bytes == 4000
+    with tracker:
+        a = torch.ones(2000)  # +8000
+        b = a * 2  # +8000, peak 20000
+        del a, b
+        c = torch.ones(500)  # +2000
+    assert tracker.peak_bytes == 20000
+    assert tracker.current_bytes == 6000
+    del c
+    assert tracker.current_bytes == 4000
+
+
+def test_monitor_tracks_tensors_of_a_training_step():
+    import torch
+
+    layer = torch.nn.Linear(256, 256)
+    with MemoryMonitor(track_tensors=True, existing=layer.parameters(), device="cpu") as monitor:
+        layer(torch.ones(64, 256)).sum().backward()
+    weights = (256 * 256 + 256) * 4
+    # weights, their gradients, and the input and output of the batch
+    assert monitor.tensor_peak_gib * 1024**3 >= 2 * weights + 2 * 64 * 256 * 4
+    assert monitor.tensor_peak_gib * 1024**3 < 2 * weights + 6 * 64 * 256 * 4
+    untracked = MemoryMonitor(device="cpu")
+    with untracked:
+        pass
+    assert untracked.tensor_peak_gib is None

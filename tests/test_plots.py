@@ -118,3 +118,27 @@ def test_scores_by_language():
 def test_scores_by_language_refuses_empty_scores():
     with pytest.raises(ValueError, match="no scores"):
         plot_scores_by_language(pd.DataFrame())
+
+
+def test_pareto_front():
+    from helpers.plots import pareto_front
+
+    #               cheap+good  dominated  costly+best  equal to first
+    assert pareto_front([1, 2, 10, 1], [0.8, 0.7, 0.9, 0.8]) == [True, False, True, True]
+    with pytest.raises(ValueError, match="3 costs but 2 scores"):
+        pareto_front([1, 2, 3], [0.5, 0.6])
+
+
+def test_method_tradeoffs_and_predicted_vs_measured():
+    from helpers.plots import plot_method_tradeoffs, plot_predicted_vs_measured
+
+    table = pd.DataFrame({"English": [0.9, 0.8], "trainable": [1e7, 1e5], "peak_gib": [2.0, 1.0]}, index=["full", "ia3"])
+    ax = plot_method_tradeoffs(table, "English", {"trainable": "trainable parameters", "peak_gib": "peak (GiB)"}, "t")
+    assert len(ax.figure.axes) == 2 and ax.get_xscale() == "log" and ax.get_ylabel() == "English"
+    with pytest.raises(ValueError, match=r"columns \['missing'\]"):
+        plot_method_tradeoffs(table, "missing", {"trainable": "x"}, "t")
+    ax = plot_predicted_vs_measured([1.0, 2.1], [1.05, 2.0], ["a", "a"], "t")
+    _assert_labelled(ax)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["prediction = measurement", "within 10%", "a"]
+    with pytest.raises(ValueError, match="as many"):
+        plot_predicted_vs_measured([1.0], [1.0, 2.0], ["a"], "t")

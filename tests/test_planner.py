@@ -1,0 +1,136 @@
+"""The training-memory model: its counts, its coefficients, its errors, and will_it_fit."""
+
+from __future__ import annotations
+
+import pytest
+
+import helpers
+from helpers.planner import PEFT_METHODS, _T5_BLOCK, _T5_OUTSIDE, parameter_counts, training_memory_terms
+from helpers.stepbench import build_autogluon_text_model, measure_training_step
+
+XL = helpers.flan_t5_config("google/flan-t5-xl")
+
+
+def _small_t5_folder(tmp_path, *, d=64, d_ff=128, heads=2, d_kv=16, layers=1):
+    """A FLAN-T5 architecture with chosen sizes (a real tokenizer, random weights)."""
+    source = helpers.architecture_checkpoint("google/flan-t5-small")
+    config = helpers.flan_t5_config("google/flan-t5-small")
+    config.d_model, config.d_ff, config.num_heads, config.d_kv, config.num_layers = d, d_ff, heads, d_kv, layers
+    config.vocab_size = 1000
+    for item in source.iterdir():
+        if item.name != "config.json":
+            (tmp_path / item.name).symlink_to(item)
+    config.save_pretrained(tmp_path)
+    return config, str(tmp_path)
+
+
+@pytest.mark.parametrize("peft", PEFT_METHODS)
+def test_parameter_counts_match_autogluons_model(tmp_path, peft):
+    config, folder = _small_t5_folder(tmp_path, layers=2)
+    model, _ = build_autogluon_text_model(folder, peft=peft, gradient_checkpointing=False, pretrained=False)
+    total, trainable, largest = parameter_counts(config, peft)
+    assert total == sum(p.numel() for p in model.parameters())
+    assert trainable == sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert largest == max(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _saved_bytes(folder: str, peft, batch: int, length: int, mixed: bool) -> int:
+    import torch
+
+    torch.manual_seed(0)
+    model, _ = build_autogluon_text_model(folder, peft=peft, gradient_checkpointing=False, pretrained=False)
+    model.train()
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    saved: dict[int, int] = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in params:
+            saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    tokens = torch.randint(0, 1000, (batch, length))
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), torch.autocast("cpu", torch.bfloat16, enabled=mixed):
+        model(tokens, torch.zeros_like(tokens), torch.full((batch,), length))
+    return sum(saved.values())
+
+
+@pytest.mark.parametrize("mixed", [False, True], ids=["fp32", "bf16-mixed"])
+@pytest.mark.parametrize("peft", [None, "ia3_bias"], ids=["full", "ia3_bias"])
+def test_block_coefficients_count_the_saved_tensors(tmp_path, peft, mixed):
+    """One more block adds exactly what the coefficients say (counted with saved-tensor hooks)."""
+    d, d_ff, heads, d_kv, batch, length = 96, 200, 3, 24, 3, 40
+    folders = {}
+    for layers in (1, 2):
+        (tmp_path / str(layers)).mkdir()
+        _, folders[layers] = _small_t5_folder(tmp_path / str(layers), d=d, d_ff=d_ff, heads=heads, d_kv=d_kv, layers=layers)
+    one, two = folders[1], folders[2]
+    block = _saved_bytes(two, peft, batch, length, mixed) - _saved_bytes(one, peft, batch, length, mixed)
+    c_d, c_inner, c_ff, c_scores, c_tok, c_weight = _T5_BLOCK[peft is None, mixed]
+    tokens, inner = batch * length, heads * d_kv
+    expected = tokens * (c_d * d + c_inner * inner + c_ff * d_ff + c_tok) + c_scores * batch * heads * length**2
+    expected += c_weight * (4 * d * inner + 3 * d * d_ff)
+    assert block == expected
+    if not mixed:  # outside the blocks: embedding, final norm, head, position buckets
+        o_d, o_tok = _T5_OUTSIDE[peft is None, False]
+        outside = _saved_bytes(one, peft, batch, length, mixed) - block
+        assert outside == tokens * (o_d * d + o_tok) + 8 * length**2
+
+
+@pytest.mark.parametrize("peft", [None, "ia3_bias"])
+@pytest.mark.parametrize("checkpointing", [True, False])
+def test_estimate_within_ten_percent_of_a_measured_step(tmp_path, peft, checkpointing):
+    config, folder = _small_t5_folder(tmp_path, d=128, d_ff=256, heads=4, d_kv=32, layers=3)
+    (measured,) = measure_training_step(folder, peft=peft, gradient_checkpointing=checkpointing, batch_sizes=(4,), seq_len=64, steps=2)
+    predicted = helpers.estimate_training_memory(
+        config, peft=peft, gradient_checkpointing=checkpointing, batch_size=4, seq_len=64, device="cpu"
+    )
+    assert predicted == pytest.approx(measured.tensor_peak_gib, rel=0.10)
+
+
+def test_terms_add_up_and_grow_as_they_should():
+    small = training_memory_terms(XL, peft="ia3_bias", gradient_checkpointing=True, batch_size=1)
+    big = training_memory_terms(XL, peft="ia3_bias", gradient_checkpointing=True, batch_size=8)
+    no_ckpt = training_memory_terms(XL, peft="ia3_bias", gradient_checkpointing=False, batch_size=8)
+    full = training_memory_terms(XL, peft=None, gradient_checkpointing=False, batch_size=1)
+    assert small.weights_gib == pytest.approx(1_223_728_130 * 4 / 1024**3, rel=1e-3)
+    assert small.total_gib < big.total_gib < no_ckpt.total_gib
+    assert big.total_gib == pytest.approx(big.weights_gib + big.optimizer_gib + big.activations_gib + big.transient_gib)
+    assert full.peak_phase == "optimizer step" and big.peak_phase == "backward"
+    assert full.optimizer_gib == pytest.approx(2 * full.gradients_gib) == pytest.approx(2 * full.weights_gib, rel=1e-3)
+    mixed = training_memory_terms(XL, peft="ia3_bias", gradient_checkpointing=False, batch_size=8, precision="bf16-mixed")
+    assert mixed.weights_gib == no_ckpt.weights_gib and mixed.activations_gib < no_ckpt.activations_gib
+
+
+def test_will_it_fit():
+    t4 = helpers.will_it_fit("google/flan-t5-xl", "T4", peft="ia3_bias", gradient_checkpointing=True)
+    budget = helpers.GPU_MEMORY_GIB["T4"] - helpers.GPU_RESERVE_GIB
+    fits = lambda b: helpers.estimate_training_memory(XL, peft="ia3_bias", gradient_checkpointing=True, batch_size=b)  # noqa: E731
+    assert fits(t4) <= budget < fits(t4 + 1)
+    assert helpers.will_it_fit(XL, "T4", peft=None, gradient_checkpointing=False) == 0
+    assert helpers.will_it_fit("google/flan-t5-small", "H100-80GB", peft="ia3_bias", gradient_checkpointing=True, max_batch_size=64) == 64
+    assert helpers.will_it_fit(XL, "A100-80GB", peft="ia3_bias", gradient_checkpointing=True) > t4
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: helpers.will_it_fit("google/flan-t5-xl", "RTX-9090", peft=None, gradient_checkpointing=False), "unknown GPU 'RTX-9090'"),
+        (lambda: helpers.will_it_fit("google/flan-t5-huge", "T4", peft=None, gradient_checkpointing=False), "unknown FLAN-T5 size"),
+        (lambda: helpers.estimate_training_memory(XL, peft="lora", gradient_checkpointing=False, batch_size=1), "no memory model for peft='lora'"),
+        (lambda: helpers.estimate_training_memory(XL, peft=None, gradient_checkpointing=False, batch_size=0), "at least 1"),
+        (lambda: helpers.estimate_training_memory(XL, peft=None, gradient_checkpointing=False, batch_size=1, precision="fp8"), "unknown precision"),
+        (lambda: helpers.estimate_training_memory(XL, peft=None, gradient_checkpointing=False, batch_size=1, device="tpu"), "device must be"),
+    ],
+    ids=["gpu", "name", "peft", "batch", "precision", "device"],
+)
+def test_bad_input_is_refused_clearly(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_non_t5_config_is_refused():
+    from transformers import BertConfig
+
+    with pytest.raises(ValueError, match="model_type 'bert'"):
+        helpers.estimate_training_memory(BertConfig(), peft=None, gradient_checkpointing=False, batch_size=1)
