@@ -16,7 +16,13 @@ from ._quiet import quiet_library_output  # noqa: E402
 
 quiet_library_output()
 
-from .checkpoints import architecture_checkpoint, flan_t5_config, minilm_checkpoint, tiny_t5_checkpoint  # noqa: E402
+from .checkpoints import (  # noqa: E402
+    architecture_checkpoint,
+    flan_t5_config,
+    mdeberta_v3_base_config,
+    minilm_checkpoint,
+    tiny_t5_checkpoint,
+)  # noqa: E402
 from .evaluation import evaluate_by_language  # noqa: E402
 from .gpus import GPU_MEMORY_GIB  # noqa: E402
 from .hyperparameters import RenamedKeyWarning, migrate_hyperparameters  # noqa: E402
@@ -59,6 +65,7 @@ __all__ = [
     "get_profile",
     "load_results",
     "load_reviews",
+    "mdeberta_v3_base_config",
     "measure_in_subprocess",
     "migrate_hyperparameters",
     "minilm_checkpoint",

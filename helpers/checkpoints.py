@@ -161,6 +161,34 @@ def tiny_t5_checkpoint() -> Path:
     return folder
 
 
+#: The published configuration of microsoft/mdeberta-v3-base (the `full` profile's baseline).
+MDEBERTA_V3_BASE: dict[str, object] = {
+    "hidden_size": 768,
+    "intermediate_size": 3072,
+    "num_attention_heads": 12,
+    "num_hidden_layers": 12,
+    "vocab_size": 251000,
+    "max_position_embeddings": 512,
+    "position_buckets": 256,
+    "relative_attention": True,
+    "pos_att_type": ["p2c", "c2p"],
+    "norm_rel_ebd": "layer_norm",
+    "share_att_key": True,
+    "position_biased_input": False,
+    "type_vocab_size": 0,
+    "max_relative_positions": -1,
+    "hidden_act": "gelu",
+    "layer_norm_eps": 1e-7,
+}
+
+
+def mdeberta_v3_base_config():
+    """A ``transformers.DebertaV2Config`` equal to the published one of mDeBERTa-v3-base (offline)."""
+    from transformers import DebertaV2Config
+
+    return DebertaV2Config(**MDEBERTA_V3_BASE)
+
+
 def architecture_checkpoint(name: str) -> Path:
     """A folder with the real configuration of ``name`` and a (small) tokenizer, no weights.
 

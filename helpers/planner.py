@@ -1,5 +1,8 @@
 """Will it fit? An analytic model of the memory that training AutoGluon's text model takes.
 
+It knows the T5 family (FLAN-T5's encoder, as AutoGluon trains it) and DeBERTa-v3
+(mDeBERTa-v3-base, the book's multilingual baseline).
+
 The model counts tensors, the way ``torch.cuda.max_memory_allocated`` does: the weights,
 then the gradients and AdamW's two moments of the trainable parameters, then the
 activations the forward pass keeps for the backward pass, then the short-lived buffers of
@@ -77,39 +80,69 @@ class MemoryEstimate:
 
 @dataclass(frozen=True)
 class _Architecture:
+    family: str  # "t5" or "deberta-v2"
     d: int
-    inner: int  # heads * d_kv
+    inner: int  # heads * head size
     d_ff: int
     heads: int
     layers: int
     vocab: int
-    buckets: int
+    buckets: int  # T5: relative-attention buckets; DeBERTa: position buckets (the attention span)
     gated: bool
 
 
-def _t5_architecture(config: Any) -> _Architecture:
-    if getattr(config, "model_type", None) not in {"t5", "mt5", "umt5"}:
-        raise ValueError(
-            f"estimate_training_memory knows the T5 family (t5, mt5, umt5); got a config of model_type "
-            f"{getattr(config, 'model_type', type(config).__name__)!r}. Pass a transformers T5Config, "
-            "for example helpers.flan_t5_config('google/flan-t5-xl')."
+def _architecture(config: Any) -> _Architecture:
+    model_type = getattr(config, "model_type", None)
+    if model_type in {"t5", "mt5", "umt5"}:
+        return _Architecture(
+            family="t5",
+            d=config.d_model,
+            inner=config.num_heads * config.d_kv,
+            d_ff=config.d_ff,
+            heads=config.num_heads,
+            layers=config.num_layers,
+            vocab=config.vocab_size,
+            buckets=config.relative_attention_num_buckets,
+            gated=config.feed_forward_proj.startswith("gated"),
         )
-    return _Architecture(
-        d=config.d_model,
-        inner=config.num_heads * config.d_kv,
-        d_ff=config.d_ff,
-        heads=config.num_heads,
-        layers=config.num_layers,
-        vocab=config.vocab_size,
-        buckets=config.relative_attention_num_buckets,
-        gated=config.feed_forward_proj.startswith("gated"),
+    if model_type == "deberta-v2":
+        supported = (
+            config.relative_attention
+            and config.position_buckets > 0
+            and sorted(config.pos_att_type) == ["c2p", "p2c"]
+            and config.share_att_key
+            and not config.position_biased_input
+            and not config.type_vocab_size
+        )
+        if not supported:
+            raise ValueError(
+                "estimate_training_memory knows DeBERTa-v3's attention (relative_attention, position_buckets > 0, "
+                "pos_att_type c2p and p2c, share_att_key, no absolute positions, no token types); this config differs"
+            )
+        return _Architecture(
+            family="deberta-v2",
+            d=config.hidden_size,
+            inner=config.hidden_size,
+            d_ff=config.intermediate_size,
+            heads=config.num_attention_heads,
+            layers=config.num_hidden_layers,
+            vocab=config.vocab_size,
+            buckets=config.position_buckets,
+            gated=False,
+        )
+    raise ValueError(
+        "estimate_training_memory knows the T5 family (t5, mt5, umt5) and DeBERTa-v2/v3 (deberta-v2); got a config "
+        f"of model_type {model_type or type(config).__name__!r}. Pass a transformers config, for example "
+        "helpers.flan_t5_config('google/flan-t5-xl')."
     )
 
 
 def _resolve_config(config_or_name: Any):
     if isinstance(config_or_name, str):
-        from .checkpoints import flan_t5_config
+        from .checkpoints import flan_t5_config, mdeberta_v3_base_config
 
+        if config_or_name == "microsoft/mdeberta-v3-base":
+            return mdeberta_v3_base_config()
         return flan_t5_config(config_or_name)
     return config_or_name
 
@@ -117,31 +150,76 @@ def _resolve_config(config_or_name: Any):
 def parameter_counts(config: Any, peft: str | None, num_classes: int = 2) -> tuple[int, int, int]:
     """``(total, trainable, largest trainable tensor)`` of AutoGluon's model for ``config``.
 
-    AutoGluon keeps the encoder, adds a linear head, and always trains the head and the
-    final layer norm. IA3 adds a scaling vector to the outputs of q, k, v and o in every
-    block. ``ia3_bias`` also trains whatever has ``bias`` in its name: T5 has no bias
-    vectors, only the relative position bias table of its first block.
+    AutoGluon keeps the encoder and adds a linear head, which always trains. IA3 adds a
+    scaling vector to the outputs of the layers ``optim.lora.filter`` names: q, k, v and o
+    in T5, the query and value projections in DeBERTa. ``ia3_bias`` also trains whatever
+    has ``bias`` in its name: every bias of DeBERTa; in T5, which has no bias vectors, the
+    relative position bias table of its first block. In T5, AutoGluon also trains the final
+    layer norm.
     """
-    _check_peft(peft)
-    a = _t5_architecture(config)
-    ffn_in = 2 if a.gated else 1
-    block = 4 * a.d * a.inner + (ffn_in + 1) * a.d * a.d_ff + 2 * a.d
-    embedding = a.vocab * a.d
-    position_bias = a.buckets * a.heads
+    a = _architecture(config)
+    _check_peft(peft, a)
     head = a.d * num_classes + num_classes
-    ia3 = a.layers * (3 * a.inner + a.d)
-    total = embedding + a.layers * block + position_bias + a.d + head
+    embedding = a.vocab * a.d
+    if a.family == "t5":
+        block = 4 * a.d * a.inner + ((2 if a.gated else 1) + 1) * a.d * a.d_ff + 2 * a.d
+        position_bias = a.buckets * a.heads
+        total = embedding + a.layers * block + position_bias + a.d + head
+        if peft is None:
+            return total, total, max(embedding, a.d_ff * a.d)
+        ia3 = a.layers * (3 * a.inner + a.d)
+        bias = position_bias if peft.endswith("_bias") else 0
+        return total + ia3, ia3 + head + a.d + bias, max(bias, a.d * num_classes, a.d)
+    # DeBERTa-v3: q, k, v, o and two feed-forward matrices with biases, two layer norms per
+    # block; an embedding layer norm; the relative position embeddings and their layer norm
+    block = 4 * (a.d * a.d + a.d) + 2 * a.d + 2 * a.d * a.d_ff + a.d_ff + a.d + 2 * a.d
+    total = embedding + 2 * a.d + a.layers * block + 2 * a.buckets * a.d + 2 * a.d + head
     if peft is None:
-        return total, total, max(embedding, a.d_ff * a.d)
-    bias = position_bias if peft.endswith("_bias") else 0
-    trainable = ia3 + head + a.d + bias
-    return total + ia3, trainable, max(bias, a.d * num_classes, a.d)
+        return total, total, embedding
+    ia3 = a.layers * 2 * a.d
+    biases = a.layers * (4 * a.d + 2 * a.d + a.d_ff + a.d) + 2 * a.d
+    return total + ia3, ia3 + biases + head, max(a.d_ff, a.d * num_classes)
 
 
-def _check_peft(peft: str | None) -> None:
-    if peft not in PEFT_METHODS:
-        known = ", ".join("None (full finetuning)" if p is None else repr(p) for p in PEFT_METHODS)
-        raise ValueError(f"no memory model for peft={peft!r}; known: {known}")
+def _check_peft(peft: str | None, architecture: _Architecture) -> None:
+    known = PEFT_METHODS if architecture.family == "t5" else (None, "ia3_bias")
+    if peft not in known:
+        names = ", ".join("None (full finetuning)" if p is None else repr(p) for p in known)
+        raise ValueError(f"no memory model for peft={peft!r} on {architecture.family}; known: {names}")
+
+
+def _t5_activations(a: _Architecture, peft: str | None, mixed: bool, batch: int, length: int) -> tuple[int, int]:
+    """Bytes saved by one T5 block, and outside the blocks."""
+    full = peft is None
+    tokens = batch * length
+    c_d, c_inner, c_ff, c_scores, c_tok, c_weight = _T5_BLOCK[full, mixed]
+    matrices = 4 * a.d * a.inner + (3 if a.gated else 2) * a.d * a.d_ff
+    block = tokens * (c_d * a.d + c_inner * a.inner + c_ff * a.d_ff + c_tok)
+    block += c_scores * batch * a.heads * length**2 + c_weight * matrices
+    o_d, o_tok = _T5_OUTSIDE[full, mixed]
+    outside = tokens * (o_d * a.d + o_tok)
+    if full or peft.endswith("_bias"):
+        outside += 8 * length**2  # int64 relative-position buckets, kept for the trained bias table
+    return block, outside
+
+
+def _deberta_activations(a: _Architecture, peft: str | None, batch: int, length: int) -> tuple[int, int]:
+    """Bytes saved by one DeBERTa-v3 block (fp32), and outside the blocks.
+
+    Disentangled attention adds to T5's terms: content-to-position and position-to-content
+    scores over 2k relative positions (k = position_buckets), their int64 gather indices,
+    and the projected position embeddings (2k x d, per sequence).
+    """
+    full = peft is None
+    tokens, span = batch * length, 2 * a.buckets
+    block = tokens * ((44 if full else 40) * a.d + (8 if full else 4) * a.d_ff + 16)
+    # scores, softmax and dropout output; the mask; the int64 gather indices (one L x L each,
+    # expanded over the batch and heads without a copy)
+    block += 12 * batch * a.heads * length**2 + batch * length**2 + 16 * length**2
+    block += 8 * batch * a.heads * length * span + 8 * span * a.d + 8 * batch * span * a.d
+    outside = tokens * (12 * a.d + 12 + (8 if full else 0))  # embedding, its norm, pooled output; token ids
+    outside += 2 * 4 * span  # the norm statistics of the relative position embeddings
+    return block, outside
 
 
 def training_memory_terms(
@@ -155,33 +233,34 @@ def training_memory_terms(
     device: str = "cuda",
 ) -> MemoryEstimate:
     """The terms of :func:`estimate_training_memory` (same arguments), in GiB."""
-    _check_peft(peft)
+    a = _architecture(config)
+    _check_peft(peft, a)
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
+    if precision != "32" and a.family != "t5":
+        raise ValueError(f"mixed precision is modelled for the T5 family only; use precision='32' for {a.family}")
     if batch_size < 1 or seq_len < 1:
         raise ValueError(f"batch_size and seq_len must be at least 1, got {batch_size} and {seq_len}")
     if device not in {"cuda", "cpu"}:
         raise ValueError(f"device must be 'cuda' or 'cpu', got {device!r}")
-    a = _t5_architecture(config)
     total, trainable, largest = parameter_counts(config, peft)
-    full, mixed = peft is None, precision != "32"
     tokens = batch_size * seq_len
     scores = batch_size * a.heads * seq_len**2
-    c_d, c_inner, c_ff, c_scores, c_tok, c_weight = _T5_BLOCK[full, mixed]
-    matrices = 4 * a.d * a.inner + (3 if a.gated else 2) * a.d * a.d_ff
-    block = tokens * (c_d * a.d + c_inner * a.inner + c_ff * a.d_ff + c_tok) + c_scores * scores + c_weight * matrices
-    o_d, o_tok = _T5_OUTSIDE[full, mixed]
-    outside = tokens * (o_d * a.d + o_tok)
-    if full or peft.endswith("_bias"):
-        outside += 8 * seq_len**2  # int64 relative-position buckets, kept for the trained bias table
+    if a.family == "t5":
+        block, outside = _t5_activations(a, peft, precision != "32", batch_size, seq_len)
+        score_gradients = 8 * scores
+    else:
+        block, outside = _deberta_activations(a, peft, batch_size, seq_len)
+        score_gradients = 8 * scores + 8 * batch_size * a.heads * seq_len * 2 * a.buckets
     if gradient_checkpointing:
         # each block keeps only its fp32 input; the backward pass recomputes one block at a time
         activations = a.layers * 4 * tokens * a.d + block + outside
     else:
         activations = a.layers * block + outside
-    # in a block's backward pass: gradients of the attention scores and of their softmax,
+    # in a block's backward pass: gradients of the attention scores and of their softmax
+    # (and, in DeBERTa, of the position scores),
     # and the gradient of the hidden state (twice with checkpointing: in and out of a block)
-    backward_transient = 8 * scores + 4 * tokens * a.d * (2 if gradient_checkpointing else 1)
+    backward_transient = score_gradients + 4 * tokens * a.d * (2 if gradient_checkpointing else 1)
     gradients = 4 * trainable
     # AdamW on CUDA updates all tensors at once (foreach): sqrt(exp_avg_sq) of every
     # trainable parameter; on CPU one tensor at a time: two temporaries of the largest one
@@ -219,9 +298,11 @@ def estimate_training_memory(
     Parameters
     ----------
     config
-        A transformers T5-family config (``helpers.flan_t5_config(name)`` gives FLAN-T5's).
+        A transformers config of the T5 family (``helpers.flan_t5_config(name)`` gives
+        FLAN-T5's) or of DeBERTa-v3 (``helpers.mdeberta_v3_base_config()``).
     peft
-        ``None`` for full finetuning, or one of :data:`PEFT_METHODS`.
+        ``None`` for full finetuning, or one of :data:`PEFT_METHODS` (DeBERTa: ``None`` or
+        ``"ia3_bias"``).
     gradient_checkpointing, batch_size, seq_len
         As in AutoGluon's hyperparameters (``seq_len`` is ``model.hf_text.max_text_len``).
     precision
@@ -232,7 +313,8 @@ def estimate_training_memory(
     Raises
     ------
     ValueError
-        For a config outside the T5 family, an unknown method or precision, or sizes below 1.
+        For a config of another architecture, an unknown method or precision (mixed
+        precision for DeBERTa), or sizes below 1.
     """
     return training_memory_terms(
         config,
@@ -257,7 +339,8 @@ def will_it_fit(
 ) -> int:
     """The largest batch size whose estimated training step fits ``gpu``; 0 if none does.
 
-    ``config_or_name`` is a T5-family config or a FLAN-T5 name (``"google/flan-t5-xl"``).
+    ``config_or_name`` is a config as for :func:`estimate_training_memory`, a FLAN-T5 name
+    (``"google/flan-t5-xl"``) or ``"microsoft/mdeberta-v3-base"``.
     The GPU's memory, less :data:`GPU_RESERVE_GIB` for the CUDA context and the allocator,
     must hold :func:`estimate_training_memory`.
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 import helpers
-from helpers.planner import PEFT_METHODS, _T5_BLOCK, _T5_OUTSIDE, parameter_counts, training_memory_terms
+from helpers.checkpoints import MDEBERTA_V3_BASE
+from helpers.planner import (
+    PEFT_METHODS,
+    _T5_BLOCK,
+    _T5_OUTSIDE,
+    _architecture,
+    _deberta_activations,
+    parameter_counts,
+    training_memory_terms,
+)
 from helpers.stepbench import build_autogluon_text_model, measure_training_step
 
 XL = helpers.flan_t5_config("google/flan-t5-xl")
@@ -22,6 +31,46 @@ def _small_t5_folder(tmp_path, *, d=64, d_ff=128, heads=2, d_kv=16, layers=1):
             (tmp_path / item.name).symlink_to(item)
     config.save_pretrained(tmp_path)
     return config, str(tmp_path)
+
+
+def _small_deberta_folder(tmp_path, *, d=96, d_ff=256, heads=2, layers=2, buckets=8):
+    """A DeBERTa-v3 architecture like mDeBERTa-v3-base's, with chosen sizes (random weights)."""
+    from transformers import DebertaV2Config
+
+    sizes = dict(vocab_size=1000, hidden_size=d, intermediate_size=d_ff, num_attention_heads=heads,
+                 num_hidden_layers=layers, position_buckets=buckets)
+    config = DebertaV2Config(**(MDEBERTA_V3_BASE | sizes))
+    config.save_pretrained(tmp_path)
+    return config, str(tmp_path)
+
+
+@pytest.mark.parametrize("peft", [None, "ia3_bias"])
+def test_deberta_parameter_counts_and_activations_match(tmp_path, peft):
+    import torch
+
+    config, folder = _small_deberta_folder(tmp_path, d=128, d_ff=256, heads=4, layers=3, buckets=16)
+    model, _ = build_autogluon_text_model(folder, peft=peft, gradient_checkpointing=False, pretrained=False)
+    total, trainable, largest = parameter_counts(config, peft)
+    assert total == sum(p.numel() for p in model.parameters())
+    assert trainable == sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert largest == max(p.numel() for p in model.parameters() if p.requires_grad)
+    model.train()
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    saved: dict[int, int] = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in params:
+            saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    batch, length = 4, 64
+    tokens = torch.randint(5, 1000, (batch, length))
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(tokens, torch.zeros_like(tokens), torch.full((batch,), length))
+    block, outside = _deberta_activations(_architecture(config), peft, batch, length)
+    # all but three 4-byte scalars per block (attention scale factors)
+    assert sum(saved.values()) - (3 * block + outside) == 3 * 3 * 4
 
 
 @pytest.mark.parametrize("peft", PEFT_METHODS)
@@ -88,6 +137,17 @@ def test_estimate_within_ten_percent_of_a_measured_step(tmp_path, peft, checkpoi
     assert predicted == pytest.approx(measured.tensor_peak_gib, rel=0.10)
 
 
+@pytest.mark.parametrize("peft", [None, "ia3_bias"])
+@pytest.mark.parametrize("checkpointing", [True, False])
+def test_deberta_estimate_within_ten_percent_of_a_measured_step(tmp_path, peft, checkpointing):
+    config, folder = _small_deberta_folder(tmp_path, d=128, d_ff=256, heads=4, layers=3, buckets=16)
+    (measured,) = measure_training_step(folder, peft=peft, gradient_checkpointing=checkpointing, batch_sizes=(4,), seq_len=64, steps=2)
+    predicted = helpers.estimate_training_memory(
+        config, peft=peft, gradient_checkpointing=checkpointing, batch_size=4, seq_len=64, device="cpu"
+    )
+    assert predicted == pytest.approx(measured.tensor_peak_gib, rel=0.10)
+
+
 def test_terms_add_up_and_grow_as_they_should():
     small = training_memory_terms(XL, peft="ia3_bias", gradient_checkpointing=True, batch_size=1)
     big = training_memory_terms(XL, peft="ia3_bias", gradient_checkpointing=True, batch_size=8)
@@ -117,12 +177,14 @@ def test_will_it_fit():
     [
         (lambda: helpers.will_it_fit("google/flan-t5-xl", "RTX-9090", peft=None, gradient_checkpointing=False), "unknown GPU 'RTX-9090'"),
         (lambda: helpers.will_it_fit("google/flan-t5-huge", "T4", peft=None, gradient_checkpointing=False), "unknown FLAN-T5 size"),
-        (lambda: helpers.estimate_training_memory(XL, peft="lora", gradient_checkpointing=False, batch_size=1), "no memory model for peft='lora'"),
+        (lambda: helpers.estimate_training_memory(XL, peft="lora", gradient_checkpointing=False, batch_size=1), "no memory model for peft='lora' on t5"),
+        (lambda: helpers.will_it_fit("microsoft/mdeberta-v3-base", "T4", peft="ia3", gradient_checkpointing=False), "peft='ia3' on deberta-v2"),
+        (lambda: helpers.will_it_fit("microsoft/mdeberta-v3-base", "T4", peft=None, gradient_checkpointing=False, precision="bf16-mixed"), "T5 family only"),
         (lambda: helpers.estimate_training_memory(XL, peft=None, gradient_checkpointing=False, batch_size=0), "at least 1"),
         (lambda: helpers.estimate_training_memory(XL, peft=None, gradient_checkpointing=False, batch_size=1, precision="fp8"), "unknown precision"),
         (lambda: helpers.estimate_training_memory(XL, peft=None, gradient_checkpointing=False, batch_size=1, device="tpu"), "device must be"),
     ],
-    ids=["gpu", "name", "peft", "batch", "precision", "device"],
+    ids=["gpu", "name", "peft", "deberta-peft", "deberta-mixed", "batch", "precision", "device"],
 )
 def test_bad_input_is_refused_clearly(call, message):
     with pytest.raises(ValueError, match=message):
@@ -134,3 +196,14 @@ def test_non_t5_config_is_refused():
 
     with pytest.raises(ValueError, match="model_type 'bert'"):
         helpers.estimate_training_memory(BertConfig(), peft=None, gradient_checkpointing=False, batch_size=1)
+    config = helpers.mdeberta_v3_base_config()
+    config.share_att_key = False
+    with pytest.raises(ValueError, match="this config differs"):
+        helpers.estimate_training_memory(config, peft=None, gradient_checkpointing=False, batch_size=1)
+
+
+def test_mdeberta_v3_base_config_is_the_published_one():
+    config = helpers.mdeberta_v3_base_config()
+    total, _, _ = parameter_counts(config, None)
+    assert (config.model_type, config.hidden_size, config.num_hidden_layers, config.vocab_size) == ("deberta-v2", 768, 12, 251000)
+    assert 278_000_000 < total < 279_000_000  # mDeBERTa-v3-base: 86M backbone + 190M embedding, head on top
