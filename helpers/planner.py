@@ -5,15 +5,15 @@ It knows the T5 family (FLAN-T5's encoder, as AutoGluon trains it) and DeBERTa-v
 
 The model counts tensors, the way ``torch.cuda.max_memory_allocated`` does: the weights,
 then the gradients and AdamW's two moments of the trainable parameters, then the
-activations the forward pass keeps for the backward pass, then the short-lived buffers of
-the two moments where memory peaks. What a GPU holds beyond its tensors (the CUDA context,
+activations the forward pass keeps for the backward pass, then the short-lived buffers at
+the two moments where memory can peak (the start of the backward pass, the optimizer step). What a GPU holds beyond its tensors (the CUDA context,
 the caching allocator's spare blocks) is not a tensor; :func:`will_it_fit` reserves it from
 the GPU's memory instead. Each term is explained in the book's concepts page and checked
 against real training steps in chapter 5.
 
 The activation coefficients are bytes per element, counted from the tensors that the
-forward pass of AutoGluon's T5 encoder saves for backward (``tests/test_planner.py``
-recounts them with ``torch.autograd.graph.saved_tensors_hooks``).
+forward pass of AutoGluon's T5 and DeBERTa-v3 encoders saves for backward
+(``tests/test_planner.py`` recounts them with ``torch.autograd.graph.saved_tensors_hooks``).
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ _T5_BLOCK = {
     (False, True): (16, 12, 14, 8, 8, 2),
 }
 # Outside the blocks (embedding output and its dropout, final norm, pooled output): bytes
-# per B*L*d and per B*L. Keys as above.
+# per B*L*d and per B*L. Keys as above. Under mixed precision these two are rounded: the
+# 16-bit copies of the head and the pooled output add a few bytes per token more.
 _T5_OUTSIDE = {
     (True, False): (20, 12),
     (False, False): (12, 0),
