@@ -54,3 +54,19 @@ def test_measure_in_subprocess_reports_failure(tmp_path):
     message = str(error.value)
     assert f"measuring {missing} failed (exit 1)" in message
     assert "Error" in message  # the child's traceback is included
+
+
+def test_build_with_overrides_moves_ia3():
+    from helpers.stepbench import build_autogluon_text_model
+
+    checkpoint = str(helpers.tiny_t5_checkpoint())
+    default, _ = build_autogluon_text_model(checkpoint, peft="ia3", gradient_checkpointing=False)
+    moved, _ = build_autogluon_text_model(
+        checkpoint, peft="ia3", gradient_checkpointing=False, overrides={"optim.lora.filter": ["^k$", "^v$", "^wi"]}
+    )
+
+    def scaled(model):
+        return {name.split(".")[-2] for name, _ in model.named_parameters() if name.endswith("lora_b")}
+
+    assert scaled(default) == {"q", "k", "v", "o"}
+    assert scaled(moved) == {"k", "v", "wi_0", "wi_1"}  # the tiny T5 is gated, like FLAN-T5
