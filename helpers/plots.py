@@ -124,10 +124,11 @@ def pareto_front(costs: Sequence[float], scores: Sequence[float]) -> list[bool]:
 
 
 def plot_method_tradeoffs(table: pd.DataFrame, score: str, costs: Mapping[str, str], title: str) -> Axes:
-    """Score against each cost, one panel per cost; Pareto-optimal methods drawn filled.
+    """Score against each cost, one panel per cost; Pareto-optimal methods filled and named.
 
     ``table`` has one row per method (its index), a ``score`` column and the columns named
-    in ``costs`` (``{column: axis label}``). Costs are drawn on a log scale. Returns the
+    in ``costs`` (``{column: axis label}``). Costs are drawn on a log scale. Only the
+    Pareto-optimal methods are labelled, so that clustered points stay readable. Returns the
     first panel.
     """
     missing = [column for column in (score, *costs) if column not in table.columns]
@@ -138,7 +139,8 @@ def plot_method_tradeoffs(table: pd.DataFrame, score: str, costs: Mapping[str, s
         front = pareto_front(list(table[column]), list(table[score]))
         for (method, row), best in zip(table.iterrows(), front):
             ax.scatter(row[column], row[score], marker="o", s=36, facecolors="C0" if best else "none", edgecolors="C0")
-            ax.annotate(str(method), (row[column], row[score]), textcoords="offset points", xytext=(4, 3), fontsize=7)
+            if best:
+                ax.annotate(str(method), (row[column], row[score]), textcoords="offset points", xytext=(5, -3), fontsize=8)
         ordered = table[front].sort_values(column)
         ax.step(ordered[column], ordered[score], where="post", linestyle="--", linewidth=1, color="C0", alpha=0.6)
         ax.set_xscale("log")
