@@ -122,9 +122,11 @@ def measure_training_step(
 ) -> list[StepMeasurement]:
     """Build the model once, then time ``steps`` training steps at each batch size.
 
-    Memory is counted above what the process held before the model was built, so it is
-    the model's own: weights, gradients, optimizer states and activations. The peak of a
-    batch size is taken over its steps (the first step also allocates the optimizer states).
+    Two peaks per batch size, each over its steps (the first step also allocates the
+    optimizer states): ``peak_gib``, the process's memory above what it held before the
+    model was built (on CUDA, the allocator's), and ``tensor_peak_gib``, the tensors alone
+    (weights, gradients, optimizer states, activations), which is what
+    :func:`helpers.estimate_training_memory` predicts.
     """
     import torch
 
