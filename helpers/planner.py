@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .gpus import GPU_MEMORY_GIB
-
-GIB = 1024**3
+from .memory import GIB
 
 #: Strategies the model knows: ``None`` is full finetuning.
 PEFT_METHODS: tuple[str | None, ...] = (None, "ia3", "ia3_bias")
