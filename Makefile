@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install book test workshop clean
+.PHONY: install book test rehearsal mirror workshop clean
 
 install: $(STAMP)
 
@@ -27,17 +27,36 @@ book: install
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
 
-# Unit tests of helpers and of the site checks, then nbval over every chapter and the
-# workshop guide (one at a time: the memory measurements need the machine to themselves),
-# then the strict book build, the static site check (no resource from another host, no
-# broken internal link or anchor, every page in the navigation) and the real-browser check
-# (headless Chromium; screenshots in _build/screenshots; .ci/run installs Chromium).
-test: install
-	PEFT_BOOK_PROFILE=tiny $(PY) -m pytest tests notebooks book/workshop.ipynb --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/sanitize.cfg
-	$(MAKE) book
-	$(PY) -m tests.check_site _build/html
-	$(PY) -m tests.browser_check _build/html
+# Everything, on a fresh machine too: Chromium for the browser check (installed when missing;
+# stops at once with the command to run where it cannot be), the environment, the unit tests
+# of helpers and of the site checks, nbval over every chapter and the workshop guide (one at a
+# time: the memory measurements need the machine to themselves), the strict book build, the
+# static site check (no resource from another host, no broken internal link or anchor, every
+# page in the navigation) and the real-browser check (headless Chromium; screenshots in
+# _build/screenshots). Ends with a timing summary of each step, also when a step fails.
+TIMED := python3 -m tests.timing
+test:
+	@$(TIMED) reset
+	@trap '$(TIMED) summary' EXIT; set -e; \
+	$(TIMED) run "Chromium for the browser check" -- tests/ensure_browser.sh; \
+	$(TIMED) run "install (.venv)" -- $(MAKE) --no-print-directory install; \
+	PEFT_BOOK_PROFILE=tiny $(PY) -m pytest -p tests.timing tests notebooks book/workshop.ipynb \
+		--nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg; \
+	$(TIMED) run "book build" -- $(MAKE) --no-print-directory book; \
+	$(TIMED) run "site check" -- $(PY) -m tests.check_site _build/html; \
+	$(TIMED) run "browser check" -- $(PY) -m tests.browser_check _build/html
+
+# The full profile, rehearsed offline on any CPU: a stand-in mirror (generated reviews in the
+# real archive's layout, small random-init models under the real ids), then every chapter and
+# the workshop guide executed with PEFT_BOOK_PROFILE=full against it, each in a fresh kernel.
+rehearsal: install
+	$(PY) -m tests.rehearsal
+
+# Fill a mirror folder with everything the full profile downloads (needs internet):
+#   make mirror MIRROR=/path/to/folder      then: export PEFT_BOOK_MIRROR=/path/to/folder
+mirror: install
+	@test -n "$(MIRROR)" || { echo "usage: make mirror MIRROR=/path/to/folder"; exit 2; }
+	env -u PEFT_BOOK_MIRROR -u HF_HUB_OFFLINE $(PY) -m helpers.mirror "$(MIRROR)"
 
 # Re-run the workshop guide in place after a chapter was re-run: its agenda and answers
 # are computed from the chapters' committed runs and recorded results.

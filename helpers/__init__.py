@@ -2,7 +2,8 @@
 
 ``import helpers`` first in every chapter: it makes AutoGluon importable next to a CPU
 build of torch (see :mod:`helpers._torchvision_compat`), points the Hugging Face cache
-into the book's cache folder, and keeps library chatter out of the notebooks.
+into the book's cache folder (or at a local mirror, ``$PEFT_BOOK_MIRROR``, see
+:mod:`helpers.mirror`), and keeps library chatter out of the notebooks.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from __future__ import annotations
 from .cache import book_cache_dir, clean_cache, fresh_run_dir, point_hf_home_at_cache
 
 point_hf_home_at_cache()
+
+from .mirror import MirrorError, use_mirror_for_hub  # noqa: E402
+
+use_mirror_for_hub()  # before huggingface_hub reads its settings
 
 from . import _torchvision_compat  # noqa: E402,F401  (must precede transformers and autogluon)
 from ._quiet import quiet_library_output  # noqa: E402
@@ -23,7 +28,7 @@ from .checkpoints import (  # noqa: E402
     minilm_checkpoint,
     tiny_t5_checkpoint,
 )  # noqa: E402
-from .evaluation import evaluate_by_language  # noqa: E402
+from .evaluation import evaluate_by_language, language_names  # noqa: E402
 from .gpus import GPU_MEMORY_GIB  # noqa: E402
 from .hyperparameters import RenamedKeyWarning, migrate_hyperparameters  # noqa: E402
 from .memory import MemoryMonitor, TensorMemoryTracker  # noqa: E402
@@ -48,6 +53,7 @@ __all__ = [
     "ChecksumError",
     "MemoryEstimate",
     "MemoryMonitor",
+    "MirrorError",
     "Profile",
     "RenamedKeyWarning",
     "StepMeasurement",
@@ -65,6 +71,7 @@ __all__ = [
     "get_profile",
     "load_results",
     "load_reviews",
+    "language_names",
     "mdeberta_v3_base_config",
     "measure_in_subprocess",
     "migrate_hyperparameters",

@@ -30,8 +30,11 @@ _LIBRARY_WARNINGS = (
 
 
 def quiet_library_output() -> None:
-    """Raise Lightning's log level to WARNING, hide weight-loading bars and library warnings."""
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    """Raise Lightning's log level to WARNING, hide library warnings and progress bars.
+
+    Download and weight-loading bars come back for a profile that shows progress
+    (:func:`helpers.get_profile`).
+    """
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     for category, message in _LIBRARY_WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
@@ -41,5 +44,7 @@ def quiet_library_output() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
     transformers_logging.set_verbosity_error()
+    from .profiles import show_download_progress
+
+    show_download_progress(False)

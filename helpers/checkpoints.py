@@ -68,8 +68,11 @@ def minilm_checkpoint() -> Path:
     return folder
 
 
-def flan_t5_config(name: str):
+def flan_t5_config(name: str, num_layers: int | None = None):
     """A ``transformers.T5Config`` equal to the published one of ``name`` (offline).
+
+    ``num_layers`` keeps only that many blocks (encoder and decoder), every other dimension
+    as published: a CPU-sized piece of a GPU-sized architecture.
 
     Raises
     ------
@@ -80,7 +83,7 @@ def flan_t5_config(name: str):
 
     if name not in FLAN_T5_CONFIGS:
         raise ValueError(f"unknown FLAN-T5 size {name!r}; known: {', '.join(FLAN_T5_CONFIGS)}")
-    sizes = FLAN_T5_CONFIGS[name]
+    sizes = {**FLAN_T5_CONFIGS[name], **({"num_layers": num_layers} if num_layers else {})}
     return T5Config(**_T5_COMMON, **sizes, num_decoder_layers=sizes["num_layers"], name_or_path=name)
 
 
@@ -182,23 +185,28 @@ MDEBERTA_V3_BASE: dict[str, object] = {
 }
 
 
-def mdeberta_v3_base_config():
-    """A ``transformers.DebertaV2Config`` equal to the published one of mDeBERTa-v3-base (offline)."""
+def mdeberta_v3_base_config(num_layers: int | None = None):
+    """A ``transformers.DebertaV2Config`` equal to the published one of mDeBERTa-v3-base (offline).
+
+    ``num_layers`` keeps only that many blocks, every other dimension as published.
+    """
     from transformers import DebertaV2Config
 
-    return DebertaV2Config(**MDEBERTA_V3_BASE)
+    return DebertaV2Config(**{**MDEBERTA_V3_BASE, **({"num_hidden_layers": num_layers} if num_layers else {})})
 
 
-def architecture_checkpoint(name: str) -> Path:
+def architecture_checkpoint(name: str, num_layers: int | None = None) -> Path:
     """A folder with the real configuration of ``name`` and a (small) tokenizer, no weights.
 
     AutoGluon builds the model from it with ``pretrained=False``: the true encoder with
     random weights, offline (the decoder, which AutoGluon deletes anyway, gets zero layers).
-    Only memory and speed are meaningful on such a model.
+    Only memory and speed are meaningful on such a model. ``num_layers`` keeps only that
+    many encoder blocks (see :func:`flan_t5_config`).
     """
-    config = flan_t5_config(name)
+    config = flan_t5_config(name, num_layers)
     config.num_decoder_layers = 0  # AutoGluon deletes the decoder; building it would only cost time
-    folder = book_cache_dir() / "checkpoints" / f"architecture-{name.split('/')[-1]}"
+    suffix = f"-{num_layers}-blocks" if num_layers else ""
+    folder = book_cache_dir() / "checkpoints" / f"architecture-{name.split('/')[-1]}{suffix}"
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer_source = tiny_t5_checkpoint()
     for item in tokenizer_source.iterdir():

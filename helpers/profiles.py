@@ -11,8 +11,18 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from . import mirror
+
 PROFILE_ENV = "PEFT_BOOK_PROFILE"
 PROFILE_NAMES = ("tiny", "full")
+#: The one switch for running the ``full`` profile on a CPU (``make rehearsal`` sets it):
+#: GPU-sized work is cut to CPU size, and nothing else changes. Every ``fit`` stops after
+#: :data:`REHEARSAL_MAX_STEPS` optimizer steps (data, models, evaluation as in ``full``), and
+#: chapter 5 measures FLAN-T5-base, -large and mDeBERTa-v3-base with
+#: :data:`REHEARSAL_BLOCKS` of their blocks (the planner predicts the same architectures).
+REHEARSAL_ENV = "PEFT_BOOK_CPU_REHEARSAL"
+REHEARSAL_MAX_STEPS = 4
+REHEARSAL_BLOCKS = 2
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,7 @@ class Profile:
     per_gpu_batch_size: int  #: micro-batch that fits the device; AutoGluon accumulates up to env.batch_size
     baseline_checkpoint_name: str
     large_checkpoint_name: str
+    show_progress: bool  #: progress bars for downloads and ``fit`` (full: long waits on a GPU)
 
     @property
     def baseline_checkpoint(self) -> str:
@@ -40,7 +51,7 @@ class Profile:
             from .checkpoints import minilm_checkpoint
 
             return str(minilm_checkpoint())
-        return self.baseline_checkpoint_name
+        return mirror.require_model(self.baseline_checkpoint_name)
 
     @property
     def large_checkpoint(self) -> str:
@@ -49,14 +60,40 @@ class Profile:
             from .checkpoints import tiny_t5_checkpoint
 
             return str(tiny_t5_checkpoint())
-        return self.large_checkpoint_name
+        return mirror.require_model(self.large_checkpoint_name)
+
+    @property
+    def cpu_rehearsal(self) -> bool:
+        """True when ``$PEFT_BOOK_CPU_REHEARSAL`` is ``1``: GPU-sized work is cut to CPU size."""
+        value = os.environ.get(REHEARSAL_ENV, "").strip()
+        if value not in {"", "0", "1"}:
+            raise ValueError(f"${REHEARSAL_ENV} must be 1 (on) or 0 (off); got {value!r}")
+        return value == "1"
+
+    @property
+    def measured_blocks(self) -> int | None:
+        """Blocks of the GPU-sized architectures that chapter 5 measures; ``None``: all."""
+        return REHEARSAL_BLOCKS if self.cpu_rehearsal else None
+
+    def asserts_scores(self, claim: str) -> bool:
+        """Whether a Checks cell asserts the score claim ``claim``.
+
+        Always, except on the random weights of a stand-in mirror (``make rehearsal``), which
+        cannot learn what pretrained weights learn: then it prints that the claim was skipped
+        and returns False.
+        """
+        if self.name == "full" and mirror.is_stand_in():
+            print(f"skipped (random stand-in weights): {claim}")
+            return False
+        return True
 
     def hyperparameters(self, settings: dict[str, Any] | None = None, *, checkpoint: str | None = None) -> dict[str, Any]:
         """AutoGluon 1.6 hyperparameters for this profile, with the chapter's ``settings`` on top.
 
         The profile contributes the checkpoint (``baseline_checkpoint`` unless given), the
         micro-batch size, and turns off the default text augmentation, which downloads NLTK
-        data at run time. Keys in the old ``optimization.*`` form are refused: pass them
+        data at run time. In a CPU rehearsal (:data:`REHEARSAL_ENV`) it also stops training
+        after :data:`REHEARSAL_MAX_STEPS` optimizer steps. Keys in the old ``optimization.*`` form are refused: pass them
         through :func:`helpers.migrate_hyperparameters` first.
         """
         settings = dict(settings or {})
@@ -65,11 +102,13 @@ class Profile:
             raise ValueError(
                 f"old AutoGluon keys {old}; convert them with helpers.migrate_hyperparameters(...) first"
             )
+        rehearsal = {"optim.max_steps": REHEARSAL_MAX_STEPS} if self.cpu_rehearsal else {}
         return {
             "model.hf_text.checkpoint_name": checkpoint or self.baseline_checkpoint,
             "model.hf_text.text_trivial_aug_maxscale": 0.0,
             "env.per_gpu_batch_size": self.per_gpu_batch_size,
             **settings,
+            **rehearsal,
         }
 
 
@@ -84,6 +123,7 @@ _PROFILES = {
         per_gpu_batch_size=32,
         baseline_checkpoint_name="sentence-transformers/all-MiniLM-L6-v2",
         large_checkpoint_name="tiny-t5 (built locally)",
+        show_progress=False,
     ),
     "full": Profile(
         name="full",
@@ -95,6 +135,7 @@ _PROFILES = {
         per_gpu_batch_size=4,
         baseline_checkpoint_name="microsoft/mdeberta-v3-base",
         large_checkpoint_name="google/flan-t5-xl",
+        show_progress=True,
     ),
 }
 
@@ -109,7 +150,8 @@ def get_profile(name: str | None = None) -> Profile:
     """Return the ``tiny`` or ``full`` profile.
 
     Without ``name``: ``$PEFT_BOOK_PROFILE`` if set, else ``full`` when CUDA is available,
-    else ``tiny``.
+    else ``tiny``. The hub's download bars are switched on for a profile that shows
+    progress (``full``: an 11 GB download) and off otherwise.
 
     Raises
     ------
@@ -121,4 +163,19 @@ def get_profile(name: str | None = None) -> Profile:
     if key not in _PROFILES:
         source = "argument" if name else f"${PROFILE_ENV}"
         raise ValueError(f"unknown profile {chosen!r} (from the {source}); valid names: {', '.join(PROFILE_NAMES)}")
-    return _PROFILES[key]
+    profile = _PROFILES[key]
+    show_download_progress(profile.show_progress)
+    return profile
+
+
+def show_download_progress(show: bool) -> None:
+    """Switch the Hugging Face hub's download bars and transformers' loading bars on or off."""
+    from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
+    from transformers.utils import logging as transformers_logging
+
+    if show:
+        enable_progress_bars()
+        transformers_logging.enable_progress_bar()
+    else:
+        disable_progress_bars()
+        transformers_logging.disable_progress_bar()

@@ -35,6 +35,8 @@ def pytest_configure(config):
         config.addinivalue_line("filterwarnings", f"ignore:{message}:{category.__name__}")
     # torch's own use of a deprecated API when autogluon.multimodal is first imported.
     config.addinivalue_line("filterwarnings", "ignore:`torch.jit.interface` is deprecated:DeprecationWarning")
+    # transformers' DeBERTa-v2 decorates helpers with torch.jit.script (the stand-in mirror builds one).
+    config.addinivalue_line("filterwarnings", "ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -176,3 +176,19 @@ def test_architecture_checkpoint(book_cache):
     assert architecture_checkpoint("google/flan-t5-xl") == folder  # idempotent
     with pytest.raises(ValueError):
         architecture_checkpoint("google/flan-t5-mega")
+
+
+def test_fewer_blocks_keep_every_other_dimension(book_cache):
+    from helpers.checkpoints import mdeberta_v3_base_config
+
+    two = flan_t5_config("google/flan-t5-large", num_layers=2)
+    full = flan_t5_config("google/flan-t5-large")
+    assert (two.num_layers, two.num_decoder_layers) == (2, 2)
+    assert {k: v for k, v in two.to_dict().items() if "layers" not in k} == {
+        k: v for k, v in full.to_dict().items() if "layers" not in k
+    }
+    deberta = mdeberta_v3_base_config(num_layers=2)
+    assert deberta.num_hidden_layers == 2 and deberta.vocab_size == mdeberta_v3_base_config().vocab_size == 251000
+    folder = architecture_checkpoint("google/flan-t5-large", num_layers=2)
+    assert folder != architecture_checkpoint("google/flan-t5-large")
+    assert json.loads((folder / "config.json").read_text())["num_layers"] == 2

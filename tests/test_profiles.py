@@ -127,3 +127,38 @@ def test_profile_hyperparameters_are_accepted_by_autogluon():
     assert config.model.hf_text.text_trivial_aug_maxscale == 0.0
     assert config.env.per_gpu_batch_size == 4
     assert config.optim.peft == "ia3_bias"
+
+
+# --- progress, score claims and the CPU rehearsal switch -----------------------------------
+
+
+def test_full_shows_progress_tiny_stays_quiet():
+    from huggingface_hub.utils import are_progress_bars_disabled
+
+    assert get_profile("full").show_progress and not are_progress_bars_disabled()
+    assert not get_profile("tiny").show_progress and are_progress_bars_disabled()
+
+
+@pytest.mark.parametrize("name", ["tiny", "full"])
+def test_score_claims_are_asserted_without_a_stand_in_mirror(name, monkeypatch, capsys):
+    monkeypatch.delenv("PEFT_BOOK_MIRROR", raising=False)
+    assert get_profile(name).asserts_scores("English ROC-AUC above 0.9")
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(("value", "on"), [("", False), ("0", False), ("1", True), (" 1 ", True)])
+def test_cpu_rehearsal_switch(monkeypatch, value, on):
+    monkeypatch.setenv(profiles.REHEARSAL_ENV, value)
+    profile = get_profile("full")
+    assert profile.cpu_rehearsal is on
+    assert profile.measured_blocks == (profiles.REHEARSAL_BLOCKS if on else None)
+    hp = profile.hyperparameters({"optim.max_epochs": 2})
+    assert hp.get("optim.max_steps") == (profiles.REHEARSAL_MAX_STEPS if on else None)
+    assert hp["optim.max_epochs"] == 2
+
+
+@pytest.mark.parametrize("value", ["yes", "2", "true"])
+def test_cpu_rehearsal_switch_refuses_other_values(monkeypatch, value):
+    monkeypatch.setenv(profiles.REHEARSAL_ENV, value)
+    with pytest.raises(ValueError, match=f"{profiles.REHEARSAL_ENV} must be 1.*{value}"):
+        get_profile("full").cpu_rehearsal

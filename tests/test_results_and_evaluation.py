@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from helpers.evaluation import evaluate_by_language
+from helpers.evaluation import evaluate_by_language, language_names
 from helpers.results import load_results, results_dir, save_results
 
 
@@ -98,3 +98,10 @@ def test_evaluate_by_language_custom_metrics_and_unknown_codes():
     assert list(table.index) == ["xx"]
     assert list(table.columns) == ["accuracy"]
     assert predictor.calls[0][1] == ["accuracy"]
+
+
+def test_language_names_follow_the_data():
+    assert language_names(_data()) == ["English", "German", "French", "Japanese"]
+    real = {"en_train": None, "en_test": None, "de_test": None, "jp_test": None}  # the full profile's data
+    assert language_names(real) == ["English", "German", "Japanese"]
+    assert language_names({"xx_test": None}) == ["xx"]

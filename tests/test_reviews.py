@@ -309,11 +309,11 @@ def _expected_sample(tmp_path: Path, tsv: str, n: int) -> pd.DataFrame:
 def test_dataset_folder_downloads_and_extracts(fake_dataset, book_cache):
     url, sha1, tsvs = fake_dataset
     folder = reviews._dataset_folder(url=url, sha1=sha1)
-    assert folder == book_cache / "data" / DATASET_FOLDER / DATASET_FOLDER
+    assert folder == book_cache / "data" / f"{DATASET_FOLDER}-{sha1[:10]}" / DATASET_FOLDER
     for name, text in tsvs.items():
         assert (folder / name).read_text() == text
     # A second call uses the extracted files and downloads nothing.
-    assert reviews._dataset_folder(url="file:///nonexistent.zip", sha1="0" * 40) == folder
+    assert reviews._dataset_folder(url="file:///nonexistent.zip", sha1=sha1) == folder
 
 
 def test_dataset_folder_checksum_mismatch(fake_dataset, book_cache):

@@ -1,0 +1,206 @@
+"""A local mirror of everything the ``full`` profile downloads.
+
+A *mirror* is a folder that holds the review archive and the Hugging Face models of the
+``full`` profile. With ``PEFT_BOOK_MIRROR=<folder>`` set before ``import helpers``, the
+chapters take both from it and never touch the network: the models through the Hugging Face
+cache in that folder with the hub's offline mode on, the archive checked against its SHA-1
+before anything is extracted. A workshop room with weak Wi-Fi copies one folder to every
+machine. Fill a mirror on a machine with internet access::
+
+    make mirror MIRROR=/path/to/mirror     # or: python -m helpers.mirror /path/to/mirror
+
+Layout::
+
+    <mirror>/manifest.json                 what the mirror holds (written last)
+    <mirror>/data/<archive>.zip            the review archive
+    <mirror>/hub/models--<org>--<name>/    the models, in Hugging Face's cache layout
+
+``make rehearsal`` builds a *stand-in* mirror offline (generated reviews in the real
+archive's layout, small random-init models under the real ids; its manifest says
+``"stand_in": true`` and carries the stand-in archive's own SHA-1) to run the ``full``
+profile end to end on any CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+MIRROR_ENV = "PEFT_BOOK_MIRROR"
+MANIFEST = "manifest.json"
+HUB_FOLDER = "hub"
+DATA_FOLDER = "data"
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+class MirrorError(FileNotFoundError):
+    """The mirror named by ``$PEFT_BOOK_MIRROR`` is missing, or lacks a file or a model."""
+
+
+def _fix_hint(folder: Path) -> str:
+    return (
+        f"Fill it on a machine with internet access with `make mirror MIRROR={folder}`, "
+        f"or unset {MIRROR_ENV} to download from the internet."
+    )
+
+
+def mirror_folder() -> Path | None:
+    """The mirror folder from ``$PEFT_BOOK_MIRROR``, or ``None`` when it is not set.
+
+    Raises
+    ------
+    MirrorError
+        If the variable names a folder that does not exist or holds no ``manifest.json``.
+    """
+    value = os.environ.get(MIRROR_ENV, "").strip()
+    if not value:
+        return None
+    folder = Path(value).expanduser().resolve()
+    if not folder.is_dir():
+        raise MirrorError(f"{MIRROR_ENV}={value}: there is no such folder. {_fix_hint(folder)}")
+    if not (folder / MANIFEST).is_file():
+        raise MirrorError(f"{MIRROR_ENV}={value}: {folder} has no {MANIFEST}, so it is not a filled mirror. {_fix_hint(folder)}")
+    return folder
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The mirror's ``manifest.json``: ``stand_in``, ``archive`` (file, sha1) and ``models``."""
+    return json.loads((folder / MANIFEST).read_text())
+
+
+def use_mirror_for_hub() -> Path | None:
+    """Point the Hugging Face hub at the mirror and switch it offline, if a mirror is set.
+
+    Must run before ``huggingface_hub`` is imported (``import helpers`` does it first).
+    """
+    folder = mirror_folder()
+    if folder is not None:
+        os.environ["HF_HUB_CACHE"] = str(folder / HUB_FOLDER)
+        os.environ["HF_HUB_OFFLINE"] = "1"
+    return folder
+
+
+def is_stand_in() -> bool:
+    """True when the mirror in use is a stand-in (random weights, generated reviews)."""
+    folder = mirror_folder()
+    return folder is not None and bool(read_manifest(folder).get("stand_in"))
+
+
+def mirrored_archive(pinned_sha1: str) -> tuple[Path, str] | None:
+    """The mirror's review archive and the SHA-1 it must have; ``None`` without a mirror.
+
+    A real mirror's archive must have the SHA-1 pinned in the code (``pinned_sha1``); a
+    stand-in mirror's has the one its manifest records.
+
+    Raises
+    ------
+    MirrorError
+        If the mirror lacks the archive.
+    """
+    folder = mirror_folder()
+    if folder is None:
+        return None
+    manifest = read_manifest(folder)
+    archive = manifest.get("archive") or {}
+    path = folder / archive.get("file", "")
+    if not archive.get("file") or not path.is_file():
+        raise MirrorError(f"the mirror {folder} lacks the review archive ({archive.get('file', 'not in its manifest')}). {_fix_hint(folder)}")
+    return path, (archive["sha1"] if manifest.get("stand_in") else pinned_sha1)
+
+
+def _snapshot(folder: Path, model_id: str) -> Path | None:
+    repo = folder / HUB_FOLDER / f"models--{model_id.replace('/', '--')}"
+    ref = repo / "refs" / "main"
+    if not ref.is_file():
+        return None
+    snapshot = repo / "snapshots" / ref.read_text().strip()
+    return snapshot if snapshot.is_dir() else None
+
+
+def require_model(model_id: str) -> str:
+    """Return ``model_id`` after checking that the mirror in use holds it (no-op without one).
+
+    Raises
+    ------
+    MirrorError
+        If the mirror lacks the model, its configuration or its weights.
+    """
+    folder = mirror_folder()
+    if folder is None:
+        return model_id
+    snapshot = _snapshot(folder, model_id)
+    if snapshot is None or not (snapshot / "config.json").is_file():
+        raise MirrorError(f"the mirror {folder} lacks the model {model_id}. {_fix_hint(folder)}")
+    if not any((snapshot / name).is_file() for name in _WEIGHT_FILES):
+        raise MirrorError(f"the mirror {folder} has no weights of the model {model_id}. {_fix_hint(folder)}")
+    return model_id
+
+
+def folder_size(folder: Path) -> int:
+    """Bytes of all files under ``folder`` (links not followed)."""
+    return sum(path.lstat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
+
+
+def _model_files(model_id: str) -> list[str]:
+    """What the book loads of a hub model: configuration, tokenizer, one weight format."""
+    from huggingface_hub import HfApi
+
+    files = HfApi().list_repo_files(model_id)
+    weights = [name for name in files if name.startswith("model") and name.endswith((".safetensors", ".safetensors.index.json"))]
+    if not weights:
+        weights = [name for name in files if name.startswith("pytorch_model") and name.endswith((".bin", ".bin.index.json"))]
+    wanted = {"config.json", "generation_config.json", "special_tokens_map.json", "added_tokens.json", "spm.model", "spiece.model"}
+    return [name for name in files if name in wanted or name.startswith("tokenizer")] + weights
+
+
+def fill_mirror(folder: Path, models: list[str], archive_url: str, archive_sha1: str, archive_name: str) -> int:
+    """Download the review archive (SHA-1 checked) and ``models`` into ``folder``; return its size.
+
+    The manifest is written last, so an interrupted run leaves a folder that the chapters
+    refuse as "not a filled mirror" instead of one that looks complete. Running again
+    resumes: files already there are kept.
+    """
+    from huggingface_hub import snapshot_download
+
+    from .reviews import download_verified
+
+    folder = Path(folder).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MANIFEST).unlink(missing_ok=True)
+    archive = download_verified(archive_url, folder / DATA_FOLDER / archive_name, archive_sha1)
+    for model_id in models:
+        print(f"downloading {model_id} ...", flush=True)
+        snapshot_download(model_id, cache_dir=folder / HUB_FOLDER, allow_patterns=_model_files(model_id))
+    manifest = {
+        "stand_in": False,
+        "archive": {"file": str(archive.relative_to(folder)), "sha1": archive_sha1},
+        "models": list(models),
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return folder_size(folder)
+
+
+def _main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Fill a mirror folder with everything the full profile downloads.")
+    parser.add_argument("folder", type=Path)
+    args = parser.parse_args(argv)
+    from .profiles import get_profile
+    from .reviews import DATASET_FOLDER, DATASET_SHA1, DATASET_URL
+
+    full = get_profile("full")
+    size = fill_mirror(
+        args.folder,
+        [full.baseline_checkpoint_name, full.large_checkpoint_name],
+        DATASET_URL,
+        DATASET_SHA1,
+        f"{DATASET_FOLDER}.zip",
+    )
+    print(f"mirror ready: {args.folder.resolve()} ({size / 2**30:.1f} GiB)")
+    print(f"use it with: export {MIRROR_ENV}={args.folder.resolve()}")
+
+
+if __name__ == "__main__":
+    _main()
