@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install book test rehearsal mirror workshop clean
+.PHONY: install book test unit-tests book-checks rehearsal mirror workshop clean
 
 install: $(STAMP)
 
@@ -28,22 +28,29 @@ book: install
 	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
 
 # Everything, on a fresh machine too: Chromium for the browser check (installed when missing;
-# stops at once with the command to run where it cannot be), the environment, the unit tests
-# of helpers and of the site checks, nbval over every chapter and the workshop guide (one at a
-# time: the memory measurements need the machine to themselves), the strict book build, the
-# static site check (no resource from another host, no broken internal link or anchor, every
-# page in the navigation) and the real-browser check (headless Chromium; screenshots in
-# _build/screenshots). Ends with a timing summary of each step, also when a step fails.
+# where it cannot be, stops at once with the command to run), the environment, then side by
+# side the unit tests and the book's strict build with its static site check (no resource
+# from another host, no broken internal link or anchor, every page in the navigation) and
+# real-browser check (headless Chromium; screenshots in _build/screenshots), then nbval over
+# every chapter and the workshop guide (one at a time, alone: the memory measurements need
+# the machine to themselves). Ends with a timing summary, also when a step fails.
 TIMED := python3 -m tests.timing
+NBVAL := PEFT_BOOK_PROFILE=tiny $(PY) -m pytest -p tests.timing --nbval --nbval-current-env \
+	--nbval-sanitize-with tests/sanitize.cfg
 test:
 	@$(TIMED) reset
 	@trap '$(TIMED) summary' EXIT; set -e; \
 	$(TIMED) run "Chromium for the browser check" -- tests/ensure_browser.sh; \
 	$(TIMED) run "install (.venv)" -- $(MAKE) --no-print-directory install; \
-	PEFT_BOOK_PROFILE=tiny $(PY) -m pytest -p tests.timing tests notebooks book/workshop.ipynb \
-		--nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg; \
-	$(TIMED) run "book build" -- $(MAKE) --no-print-directory book; \
-	$(TIMED) run "site check" -- $(PY) -m tests.check_site _build/html; \
+	$(MAKE) --no-print-directory --jobs=2 --output-sync=target unit-tests book-checks; \
+	$(NBVAL) notebooks book/workshop.ipynb
+
+unit-tests: install
+	PEFT_BOOK_PROFILE=tiny $(PY) -m pytest -p tests.timing tests
+
+book-checks: install
+	$(TIMED) run "book build" -- $(MAKE) --no-print-directory book
+	$(TIMED) run "site check" -- $(PY) -m tests.check_site _build/html
 	$(TIMED) run "browser check" -- $(PY) -m tests.browser_check _build/html
 
 # The full profile, rehearsed offline on any CPU: a stand-in mirror (generated reviews in the

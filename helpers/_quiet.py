@@ -24,8 +24,10 @@ _LIBRARY_WARNINGS = (
     (UserWarning, r"pkg_resources is deprecated"),
     # AutoGluon gives BERT-style models one text segment where their config has two, on purpose.
     (UserWarning, r"provided text_segment_num"),
-    # tqdm in a kernel without ipywidgets: progress bars are off in the book anyway.
+    # tqdm and rich (Lightning's bar, full profile) in a kernel without ipywidgets: they fall
+    # back to text bars, which work; Colab has ipywidgets.
     (Warning, r"IProgress not found"),
+    (UserWarning, r'install "ipywidgets" for Jupyter support'),
 )
 
 

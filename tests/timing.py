@@ -2,12 +2,14 @@
 
 Three uses, all writing to one file, ``_build/timings.tsv`` (``phase<TAB>seconds``):
 
-* ``python3 -m tests.timing reset``: start a new summary;
+* ``python3 -m tests.timing reset``: start a new summary (and its wall clock);
 * ``python3 -m tests.timing run <phase> -- <command ...>``: run a command, record its wall
   time, and pass on its exit status (a failed phase is recorded too, marked as failed);
 * as a pytest plugin (``-p tests.timing``): the wall time of each notebook nbval runs, and of
   all unit-test files together, recorded as their own phases;
-* ``python3 -m tests.timing summary``: print the table.
+* ``python3 -m tests.timing summary``: print the table. Phases may overlap (the unit tests
+  and the book's build and checks run side by side), so the total is the wall-clock time
+  since ``reset``, not the sum of the rows.
 
 Standard library only: it runs before the virtual environment exists.
 """
@@ -29,13 +31,25 @@ def record(phase: str, seconds: float) -> None:
         out.write(f"{phase}\t{seconds:.1f}\n")
 
 
+START = "started at"
+
+
+def reset() -> None:
+    """Start a new summary: forget the phases, start the wall clock."""
+    TIMINGS.parent.mkdir(parents=True, exist_ok=True)
+    TIMINGS.write_text(f"{START}\t{time.time():.1f}\n")
+
+
 def summary() -> str:
-    """The recorded phases as a table, with their total."""
+    """The recorded phases as a table, and the wall-clock time since :func:`reset`."""
     rows = [line.split("\t") for line in TIMINGS.read_text().splitlines()] if TIMINGS.is_file() else []
-    width = max([len(phase) for phase, _ in rows] + [5])
+    started = [float(seconds) for phase, seconds in rows if phase == START]
+    rows = [(phase, float(seconds)) for phase, seconds in rows if phase != START]
+    width = max([len(phase) for phase, _ in rows] + [24])
     lines = [f"{'phase':<{width}}  {'time':>9}"]
-    lines += [f"{phase:<{width}}  {_minutes(float(seconds)):>9}" for phase, seconds in rows]
-    lines.append(f"{'total':<{width}}  {_minutes(sum(float(seconds) for _, seconds in rows)):>9}")
+    lines += [f"{phase:<{width}}  {_minutes(seconds):>9}" for phase, seconds in rows]
+    if started:
+        lines.append(f"{'total (wall clock)':<{width}}  {_minutes(time.time() - started[0]):>9}")
     return "\n".join(lines)
 
 
@@ -71,14 +85,14 @@ def pytest_sessionfinish(session: object, exitstatus: int) -> None:
 # --- command line ------------------------------------------------------------------------------
 def main(argv: list[str]) -> int:
     if argv[:1] == ["reset"]:
-        TIMINGS.unlink(missing_ok=True)
+        reset()
         return 0
     if argv[:1] == ["summary"]:
         print(summary())
         return 0
     if len(argv) >= 4 and argv[0] == "run" and argv[2] == "--":
         start = time.perf_counter()
-        status = subprocess.call(argv[3:])
+        status = subprocess.call(argv[3:], close_fds=False)  # a make below keeps its jobserver
         record(argv[1] + ("" if status == 0 else " (failed)"), time.perf_counter() - start)
         return status
     print("usage: python3 -m tests.timing reset | summary | run <phase> -- <command ...>", file=sys.stderr)
