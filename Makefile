@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install book test unit-tests book-checks rehearsal mirror workshop clean
+.PHONY: install book test lint format unit-tests book-checks rehearsal mirror workshop clean
 
 install: $(STAMP)
 
@@ -35,6 +35,7 @@ book: install
 # every chapter and the workshop guide (one at a time, alone: the memory measurements need
 # the machine to themselves). Ends with a timing summary, also when a step fails.
 TIMED := python3 -m tests.timing
+NOTEBOOKS := notebooks book/workshop.ipynb
 NBVAL := PEFT_BOOK_PROFILE=tiny $(PY) -m pytest -p tests.timing --nbval --nbval-current-env \
 	--nbval-sanitize-with tests/sanitize.cfg
 test:
@@ -42,8 +43,23 @@ test:
 	@trap '$(TIMED) summary' EXIT; set -e; \
 	$(TIMED) run "Chromium for the browser check" -- tests/ensure_browser.sh; \
 	$(TIMED) run "install (.venv)" -- $(MAKE) --no-print-directory install; \
+	$(TIMED) run "lint and format (ruff, nbqa)" -- $(MAKE) --no-print-directory lint; \
 	$(MAKE) --no-print-directory --jobs=2 --output-sync=target unit-tests book-checks; \
-	$(NBVAL) notebooks book/workshop.ipynb
+	$(NBVAL) $(NOTEBOOKS)
+
+# ruff for helpers/ and tests/, nbqa + ruff for the notebooks (settings in pyproject.toml;
+# .pre-commit-config.yaml runs the same). `make format` fixes what can be fixed.
+lint: install
+	$(VENV)/bin/ruff check helpers tests
+	$(VENV)/bin/ruff format --check --quiet helpers tests
+	$(VENV)/bin/nbqa ruff $(NOTEBOOKS)
+	$(VENV)/bin/nbqa "ruff format --check --quiet" $(NOTEBOOKS)
+
+format: install
+	$(VENV)/bin/ruff check --fix --quiet helpers tests
+	$(VENV)/bin/ruff format --quiet helpers tests
+	$(VENV)/bin/nbqa "ruff check --fix --quiet" $(NOTEBOOKS)
+	$(VENV)/bin/nbqa "ruff format --quiet" $(NOTEBOOKS)
 
 unit-tests: install
 	PEFT_BOOK_PROFILE=tiny $(PY) -m pytest -p tests.timing tests

@@ -8,7 +8,12 @@ into the book's cache folder (or at a local mirror, ``$PEFT_BOOK_MIRROR``, see
 
 from __future__ import annotations
 
-from .cache import book_cache_dir, clean_cache, fresh_run_dir, point_hf_home_at_cache
+from .cache import (
+    book_cache_dir,
+    clean_cache,
+    fresh_run_dir,
+    point_hf_home_at_cache,
+)
 
 point_hf_home_at_cache()
 
@@ -33,6 +38,13 @@ from .gpus import GPU_MEMORY_GIB  # noqa: E402
 from .hyperparameters import RenamedKeyWarning, migrate_hyperparameters  # noqa: E402
 from .memory import MemoryMonitor, TensorMemoryTracker  # noqa: E402
 from .parameters import count_parameters, trainable_parameter_table  # noqa: E402
+from .planner import (  # noqa: E402
+    GPU_RESERVE_GIB,
+    MemoryEstimate,
+    estimate_training_memory,
+    training_memory_terms,
+    will_it_fit,
+)
 from .plots import (  # noqa: E402
     plot_memory_timeline,
     plot_method_tradeoffs,
@@ -41,11 +53,14 @@ from .plots import (  # noqa: E402
     plot_scores_by_language,
     plot_trainable_parameters,
 )
-from .planner import GPU_RESERVE_GIB, MemoryEstimate, estimate_training_memory, training_memory_terms, will_it_fit  # noqa: E402
 from .profiles import Profile, get_profile  # noqa: E402
 from .results import load_results, save_results  # noqa: E402
 from .reviews import ChecksumError, generate_reviews, load_reviews  # noqa: E402
-from .stepbench import StepMeasurement, build_autogluon_text_model, measure_in_subprocess  # noqa: E402
+from .stepbench import (  # noqa: E402
+    StepMeasurement,
+    build_autogluon_text_model,
+    measure_in_subprocess,
+)
 
 __all__ = [
     "GPU_MEMORY_GIB",

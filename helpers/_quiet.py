@@ -12,7 +12,12 @@ import logging
 import os
 import warnings
 
-_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning")
+_LOGGERS = (
+    "lightning",
+    "lightning.pytorch",
+    "lightning.fabric",
+    "pytorch_lightning",
+)
 _LIBRARY_WARNINGS = (
     # AutoGluon on CPU: the book's tiny profile runs on CPU on purpose.
     (UserWarning, r"Only CPU is detected in the instance"),

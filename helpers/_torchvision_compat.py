@@ -25,7 +25,11 @@ _library: torch.library.Library | None = None
 
 
 def _forget_torchvision() -> None:
-    for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
+    for name in [
+        m
+        for m in sys.modules
+        if m == "torchvision" or m.startswith("torchvision.")
+    ]:
         del sys.modules[name]
 
 

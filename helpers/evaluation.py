@@ -6,7 +6,12 @@ from typing import Any
 
 import pandas as pd
 
-LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "jp": "Japanese"}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "de": "German",
+    "fr": "French",
+    "jp": "Japanese",
+}
 
 
 def language_names(data: dict[str, pd.DataFrame]) -> list[str]:
@@ -15,11 +20,19 @@ def language_names(data: dict[str, pd.DataFrame]) -> list[str]:
     The real data set has English, German and Japanese; the generated one adds French. Code
     that names a language takes it from here, not from a fixed list.
     """
-    return [LANGUAGE_NAMES.get(key.removesuffix("_test"), key.removesuffix("_test")) for key in data if key.endswith("_test")]
+    return [
+        LANGUAGE_NAMES.get(
+            key.removesuffix("_test"), key.removesuffix("_test")
+        )
+        for key in data
+        if key.endswith("_test")
+    ]
 
 
 def evaluate_by_language(
-    predictor: Any, data: dict[str, pd.DataFrame], metrics: tuple[str, ...] = ("roc_auc", "accuracy")
+    predictor: Any,
+    data: dict[str, pd.DataFrame],
+    metrics: tuple[str, ...] = ("roc_auc", "accuracy"),
 ) -> pd.DataFrame:
     """Evaluate ``predictor`` on each ``<lang>_test`` frame of ``data``.
 

@@ -35,13 +35,25 @@ def migrate_hyperparameters(old: dict[str, Any]) -> dict[str, Any]:
     """
     migrated: dict[str, Any] = {}
     for key, value in old.items():
-        new = "optim." + key[len("optimization.") :] if key.startswith("optimization.") else key
+        new = (
+            "optim." + key[len("optimization.") :]
+            if key.startswith("optimization.")
+            else key
+        )
         new = RENAMED_KEYS.get(new, new)
         if new in migrated:
-            raise ValueError(f"{key!r} and another key both mean {new!r}; keep only one of them")
+            raise ValueError(
+                f"{key!r} and another key both mean {new!r}; keep only one of them"
+            )
         if new != key:
             if new in old:
-                raise ValueError(f"both {key!r} and its new name {new!r} are given; keep only {new!r}")
-            warnings.warn(f"renamed hyperparameter {key!r} -> {new!r}", RenamedKeyWarning, stacklevel=2)
+                raise ValueError(
+                    f"both {key!r} and its new name {new!r} are given; keep only {new!r}"
+                )
+            warnings.warn(
+                f"renamed hyperparameter {key!r} -> {new!r}",
+                RenamedKeyWarning,
+                stacklevel=2,
+            )
         migrated[new] = value
     return migrated

@@ -76,7 +76,10 @@ class TensorMemoryTracker:
         import torch
 
         for tensor in tensors:
-            if not isinstance(tensor, torch.Tensor) or tensor.device.type == "meta":
+            if (
+                not isinstance(tensor, torch.Tensor)
+                or tensor.device.type == "meta"
+            ):
                 continue
             storage = tensor.untyped_storage()
             key = id(storage)
@@ -138,9 +141,13 @@ class MemoryMonitor:
         import torch
 
         self.label = label
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = device or (
+            "cuda" if torch.cuda.is_available() else "cpu"
+        )
         if self.device not in {"cpu", "cuda"}:
-            raise ValueError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
+            raise ValueError(
+                f"device must be 'cpu' or 'cuda', got {self.device!r}"
+            )
         self.interval = interval
         self.method = ""
         self.baseline_gib = 0.0
@@ -170,7 +177,9 @@ class MemoryMonitor:
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.perf_counter() - self._start, self._current_gib()))
+            self.samples.append(
+                (time.perf_counter() - self._start, self._current_gib())
+            )
             self._stop.wait(self.interval)
 
     def __enter__(self) -> MemoryMonitor:
@@ -179,7 +188,9 @@ class MemoryMonitor:
 
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
-            self.method = "CUDA caching allocator peak (torch.cuda.max_memory_allocated)"
+            self.method = (
+                "CUDA caching allocator peak (torch.cuda.max_memory_allocated)"
+            )
         else:
             self._kernel_peak = _PROC_STATUS.exists() and _reset_process_peak()
             self.method = (
@@ -195,7 +206,11 @@ class MemoryMonitor:
         self._start = time.perf_counter()
         self.samples = [(0.0, self.baseline_gib)]
         self._stop.clear()
-        self._thread = threading.Thread(target=self._sample, name=f"MemoryMonitor({self.label})", daemon=True)
+        self._thread = threading.Thread(
+            target=self._sample,
+            name=f"MemoryMonitor({self.label})",
+            daemon=True,
+        )
         self._thread.start()
         return self
 

@@ -33,7 +33,12 @@ MIRROR_ENV = "PEFT_BOOK_MIRROR"
 MANIFEST = "manifest.json"
 HUB_FOLDER = "hub"
 DATA_FOLDER = "data"
-_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+_WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
 
 
 class MirrorError(FileNotFoundError):
@@ -60,9 +65,13 @@ def mirror_folder() -> Path | None:
         return None
     folder = Path(value).expanduser().resolve()
     if not folder.is_dir():
-        raise MirrorError(f"{MIRROR_ENV}={value}: there is no such folder. {_fix_hint(folder)}")
+        raise MirrorError(
+            f"{MIRROR_ENV}={value}: there is no such folder. {_fix_hint(folder)}"
+        )
     if not (folder / MANIFEST).is_file():
-        raise MirrorError(f"{MIRROR_ENV}={value}: {folder} has no {MANIFEST}, so it is not a filled mirror. {_fix_hint(folder)}")
+        raise MirrorError(
+            f"{MIRROR_ENV}={value}: {folder} has no {MANIFEST}, so it is not a filled mirror. {_fix_hint(folder)}"
+        )
     return folder
 
 
@@ -107,7 +116,9 @@ def mirrored_archive(pinned_sha1: str) -> tuple[Path, str] | None:
     archive = manifest.get("archive") or {}
     path = folder / archive.get("file", "")
     if not archive.get("file") or not path.is_file():
-        raise MirrorError(f"the mirror {folder} lacks the review archive ({archive.get('file', 'not in its manifest')}). {_fix_hint(folder)}")
+        raise MirrorError(
+            f"the mirror {folder} lacks the review archive ({archive.get('file', 'not in its manifest')}). {_fix_hint(folder)}"
+        )
     return path, (archive["sha1"] if manifest.get("stand_in") else pinned_sha1)
 
 
@@ -133,15 +144,23 @@ def require_model(model_id: str) -> str:
         return model_id
     snapshot = _snapshot(folder, model_id)
     if snapshot is None or not (snapshot / "config.json").is_file():
-        raise MirrorError(f"the mirror {folder} lacks the model {model_id}. {_fix_hint(folder)}")
+        raise MirrorError(
+            f"the mirror {folder} lacks the model {model_id}. {_fix_hint(folder)}"
+        )
     if not any((snapshot / name).is_file() for name in _WEIGHT_FILES):
-        raise MirrorError(f"the mirror {folder} has no weights of the model {model_id}. {_fix_hint(folder)}")
+        raise MirrorError(
+            f"the mirror {folder} has no weights of the model {model_id}. {_fix_hint(folder)}"
+        )
     return model_id
 
 
 def folder_size(folder: Path) -> int:
     """Bytes of all files under ``folder`` (links not followed)."""
-    return sum(path.lstat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
+    return sum(
+        path.lstat().st_size
+        for path in folder.rglob("*")
+        if path.is_file() and not path.is_symlink()
+    )
 
 
 def _model_files(model_id: str) -> list[str]:
@@ -149,14 +168,41 @@ def _model_files(model_id: str) -> list[str]:
     from huggingface_hub import HfApi
 
     files = HfApi().list_repo_files(model_id)
-    weights = [name for name in files if name.startswith("model") and name.endswith((".safetensors", ".safetensors.index.json"))]
+    weights = [
+        name
+        for name in files
+        if name.startswith("model")
+        and name.endswith((".safetensors", ".safetensors.index.json"))
+    ]
     if not weights:
-        weights = [name for name in files if name.startswith("pytorch_model") and name.endswith((".bin", ".bin.index.json"))]
-    wanted = {"config.json", "generation_config.json", "special_tokens_map.json", "added_tokens.json", "spm.model", "spiece.model"}
-    return [name for name in files if name in wanted or name.startswith("tokenizer")] + weights
+        weights = [
+            name
+            for name in files
+            if name.startswith("pytorch_model")
+            and name.endswith((".bin", ".bin.index.json"))
+        ]
+    wanted = {
+        "config.json",
+        "generation_config.json",
+        "special_tokens_map.json",
+        "added_tokens.json",
+        "spm.model",
+        "spiece.model",
+    }
+    return [
+        name
+        for name in files
+        if name in wanted or name.startswith("tokenizer")
+    ] + weights
 
 
-def fill_mirror(folder: Path, models: list[str], archive_url: str, archive_sha1: str, archive_name: str) -> int:
+def fill_mirror(
+    folder: Path,
+    models: list[str],
+    archive_url: str,
+    archive_sha1: str,
+    archive_name: str,
+) -> int:
     """Download the review archive (SHA-1 checked) and ``models`` into ``folder``; return its size.
 
     The manifest is written last, so an interrupted run leaves a folder that the chapters
@@ -170,13 +216,22 @@ def fill_mirror(folder: Path, models: list[str], archive_url: str, archive_sha1:
     folder = Path(folder).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MANIFEST).unlink(missing_ok=True)
-    archive = download_verified(archive_url, folder / DATA_FOLDER / archive_name, archive_sha1)
+    archive = download_verified(
+        archive_url, folder / DATA_FOLDER / archive_name, archive_sha1
+    )
     for model_id in models:
         print(f"downloading {model_id} ...", flush=True)
-        snapshot_download(model_id, cache_dir=folder / HUB_FOLDER, allow_patterns=_model_files(model_id))
+        snapshot_download(
+            model_id,
+            cache_dir=folder / HUB_FOLDER,
+            allow_patterns=_model_files(model_id),
+        )
     manifest = {
         "stand_in": False,
-        "archive": {"file": str(archive.relative_to(folder)), "sha1": archive_sha1},
+        "archive": {
+            "file": str(archive.relative_to(folder)),
+            "sha1": archive_sha1,
+        },
         "models": list(models),
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -184,7 +239,9 @@ def fill_mirror(folder: Path, models: list[str], archive_url: str, archive_sha1:
 
 
 def _main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Fill a mirror folder with everything the full profile downloads.")
+    parser = argparse.ArgumentParser(
+        description="Fill a mirror folder with everything the full profile downloads."
+    )
     parser.add_argument("folder", type=Path)
     args = parser.parse_args(argv)
     from .profiles import get_profile

@@ -27,7 +27,9 @@ def _module_of(predictor_or_module: Any):
 
     if isinstance(predictor_or_module, torch.nn.Module):
         return predictor_or_module
-    module = getattr(getattr(predictor_or_module, "_learner", None), "_model", None)
+    module = getattr(
+        getattr(predictor_or_module, "_learner", None), "_model", None
+    )
     if not isinstance(module, torch.nn.Module):
         raise TypeError(
             "expected a torch.nn.Module or a fitted MultiModalPredictor, "
@@ -53,6 +55,8 @@ def trainable_parameter_table(predictor_or_module: Any):
             pattern = re.sub(r"\.\d+\.", ".*.", name)
             tensors, size = rows.get(pattern, [0, 0])
             rows[pattern] = [tensors + 1, size + parameter.numel()]
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=["tensors", "parameters"])
+    table = pd.DataFrame.from_dict(
+        rows, orient="index", columns=["tensors", "parameters"]
+    )
     table.index.name = "trainable parameter"
     return table.sort_values("parameters", ascending=False, kind="stable")

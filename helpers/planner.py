@@ -65,9 +65,13 @@ class MemoryEstimate:
     weights_gib: float  #: all parameters, fp32
     gradients_gib: float  #: one fp32 gradient per trainable parameter
     optimizer_gib: float  #: AdamW's two fp32 moments per trainable parameter
-    activations_gib: float  #: what the forward pass keeps for the backward pass
+    activations_gib: (
+        float  #: what the forward pass keeps for the backward pass
+    )
     transient_gib: float  #: short-lived buffers where memory peaks
-    peak_phase: str  #: "backward" (activations at their largest) or "optimizer step"
+    peak_phase: (
+        str  #: "backward" (activations at their largest) or "optimizer step"
+    )
 
     @property
     def total_gib(self) -> float:
@@ -75,7 +79,11 @@ class MemoryEstimate:
         return self.weights_gib + self.optimizer_gib + self._phase_gib()
 
     def _phase_gib(self) -> float:
-        return self.transient_gib + (self.activations_gib if self.peak_phase == "backward" else self.gradients_gib)
+        return self.transient_gib + (
+            self.activations_gib
+            if self.peak_phase == "backward"
+            else self.gradients_gib
+        )
 
 
 @dataclass(frozen=True)
@@ -147,7 +155,9 @@ def _resolve_config(config_or_name: Any):
     return config_or_name
 
 
-def parameter_counts(config: Any, peft: str | None, num_classes: int = 2) -> tuple[int, int, int]:
+def parameter_counts(
+    config: Any, peft: str | None, num_classes: int = 2
+) -> tuple[int, int, int]:
     """``(total, trainable, largest trainable tensor)`` of AutoGluon's model for ``config``.
 
     AutoGluon keeps the encoder and adds a linear head, which always trains. IA3 adds a
@@ -162,18 +172,40 @@ def parameter_counts(config: Any, peft: str | None, num_classes: int = 2) -> tup
     head = a.d * num_classes + num_classes
     embedding = a.vocab * a.d
     if a.family == "t5":
-        block = 4 * a.d * a.inner + ((2 if a.gated else 1) + 1) * a.d * a.d_ff + 2 * a.d
+        block = (
+            4 * a.d * a.inner
+            + ((2 if a.gated else 1) + 1) * a.d * a.d_ff
+            + 2 * a.d
+        )
         position_bias = a.buckets * a.heads
         total = embedding + a.layers * block + position_bias + a.d + head
         if peft is None:
             return total, total, max(embedding, a.d_ff * a.d)
         ia3 = a.layers * (3 * a.inner + a.d)
         bias = position_bias if peft.endswith("_bias") else 0
-        return total + ia3, ia3 + head + a.d + bias, max(bias, a.d * num_classes, a.d)
+        return (
+            total + ia3,
+            ia3 + head + a.d + bias,
+            max(bias, a.d * num_classes, a.d),
+        )
     # DeBERTa-v3: q, k, v, o and two feed-forward matrices with biases, two layer norms per
     # block; an embedding layer norm; the relative position embeddings and their layer norm
-    block = 4 * (a.d * a.d + a.d) + 2 * a.d + 2 * a.d * a.d_ff + a.d_ff + a.d + 2 * a.d
-    total = embedding + 2 * a.d + a.layers * block + 2 * a.buckets * a.d + 2 * a.d + head
+    block = (
+        4 * (a.d * a.d + a.d)
+        + 2 * a.d
+        + 2 * a.d * a.d_ff
+        + a.d_ff
+        + a.d
+        + 2 * a.d
+    )
+    total = (
+        embedding
+        + 2 * a.d
+        + a.layers * block
+        + 2 * a.buckets * a.d
+        + 2 * a.d
+        + head
+    )
     if peft is None:
         return total, total, embedding
     ia3 = a.layers * 2 * a.d
@@ -184,11 +216,17 @@ def parameter_counts(config: Any, peft: str | None, num_classes: int = 2) -> tup
 def _check_peft(peft: str | None, architecture: _Architecture) -> None:
     known = PEFT_METHODS if architecture.family == "t5" else (None, "ia3_bias")
     if peft not in known:
-        names = ", ".join("None (full finetuning)" if p is None else repr(p) for p in known)
-        raise ValueError(f"no memory model for peft={peft!r} on {architecture.family}; known: {names}")
+        names = ", ".join(
+            "None (full finetuning)" if p is None else repr(p) for p in known
+        )
+        raise ValueError(
+            f"no memory model for peft={peft!r} on {architecture.family}; known: {names}"
+        )
 
 
-def _t5_activations(a: _Architecture, peft: str | None, mixed: bool, batch: int, length: int) -> tuple[int, int]:
+def _t5_activations(
+    a: _Architecture, peft: str | None, mixed: bool, batch: int, length: int
+) -> tuple[int, int]:
     """Bytes saved by one T5 block, and outside the blocks."""
     full = peft is None
     tokens = batch * length
@@ -199,11 +237,15 @@ def _t5_activations(a: _Architecture, peft: str | None, mixed: bool, batch: int,
     o_d, o_tok = _T5_OUTSIDE[full, mixed]
     outside = tokens * (o_d * a.d + o_tok)
     if full or peft.endswith("_bias"):
-        outside += 8 * length**2  # int64 relative-position buckets, kept for the trained bias table
+        outside += (
+            8 * length**2
+        )  # int64 relative-position buckets, kept for the trained bias table
     return block, outside
 
 
-def _deberta_activations(a: _Architecture, peft: str | None, batch: int, length: int) -> tuple[int, int]:
+def _deberta_activations(
+    a: _Architecture, peft: str | None, batch: int, length: int
+) -> tuple[int, int]:
     """Bytes saved by one DeBERTa-v3 block (fp32), and outside the blocks.
 
     Disentangled attention adds to T5's terms: content-to-position and position-to-content
@@ -212,13 +254,25 @@ def _deberta_activations(a: _Architecture, peft: str | None, batch: int, length:
     """
     full = peft is None
     tokens, span = batch * length, 2 * a.buckets
-    block = tokens * ((44 if full else 40) * a.d + (8 if full else 4) * a.d_ff + 16)
+    block = tokens * (
+        (44 if full else 40) * a.d + (8 if full else 4) * a.d_ff + 16
+    )
     # scores, softmax and dropout output; the mask; the int64 gather indices (one L x L each,
     # expanded over the batch and heads without a copy)
-    block += 12 * batch * a.heads * length**2 + batch * length**2 + 16 * length**2
-    block += 8 * batch * a.heads * length * span + 8 * span * a.d + 8 * batch * span * a.d
-    outside = tokens * (12 * a.d + 12 + (8 if full else 0))  # embedding, its norm, pooled output; token ids
-    outside += 2 * 4 * span  # the norm statistics of the relative position embeddings
+    block += (
+        12 * batch * a.heads * length**2 + batch * length**2 + 16 * length**2
+    )
+    block += (
+        8 * batch * a.heads * length * span
+        + 8 * span * a.d
+        + 8 * batch * span * a.d
+    )
+    outside = tokens * (
+        12 * a.d + 12 + (8 if full else 0)
+    )  # embedding, its norm, pooled output; token ids
+    outside += (
+        2 * 4 * span
+    )  # the norm statistics of the relative position embeddings
     return block, outside
 
 
@@ -236,22 +290,32 @@ def training_memory_terms(
     a = _architecture(config)
     _check_peft(peft, a)
     if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
+        raise ValueError(
+            f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}"
+        )
     if precision != "32" and a.family != "t5":
-        raise ValueError(f"mixed precision is modelled for the T5 family only; use precision='32' for {a.family}")
+        raise ValueError(
+            f"mixed precision is modelled for the T5 family only; use precision='32' for {a.family}"
+        )
     if batch_size < 1 or seq_len < 1:
-        raise ValueError(f"batch_size and seq_len must be at least 1, got {batch_size} and {seq_len}")
+        raise ValueError(
+            f"batch_size and seq_len must be at least 1, got {batch_size} and {seq_len}"
+        )
     if device not in {"cuda", "cpu"}:
         raise ValueError(f"device must be 'cuda' or 'cpu', got {device!r}")
     total, trainable, largest = parameter_counts(config, peft)
     tokens = batch_size * seq_len
     scores = batch_size * a.heads * seq_len**2
     if a.family == "t5":
-        block, outside = _t5_activations(a, peft, precision != "32", batch_size, seq_len)
+        block, outside = _t5_activations(
+            a, peft, precision != "32", batch_size, seq_len
+        )
         score_gradients = 8 * scores
     else:
         block, outside = _deberta_activations(a, peft, batch_size, seq_len)
-        score_gradients = 8 * scores + 8 * batch_size * a.heads * seq_len * 2 * a.buckets
+        score_gradients = (
+            8 * scores + 8 * batch_size * a.heads * seq_len * 2 * a.buckets
+        )
     if gradient_checkpointing:
         # each block keeps only its fp32 input; the backward pass recomputes one block at a time
         activations = a.layers * 4 * tokens * a.d + block + outside
@@ -260,7 +324,9 @@ def training_memory_terms(
     # in a block's backward pass: gradients of the attention scores and of their softmax
     # (and, in DeBERTa, of the position scores),
     # and the gradient of the hidden state (twice with checkpointing: in and out of a block)
-    backward_transient = score_gradients + 4 * tokens * a.d * (2 if gradient_checkpointing else 1)
+    backward_transient = score_gradients + 4 * tokens * a.d * (
+        2 if gradient_checkpointing else 1
+    )
     gradients = 4 * trainable
     # AdamW on CUDA updates all tensors at once (foreach): sqrt(exp_avg_sq) of every
     # trainable parameter; on CPU one tensor at a time: two temporaries of the largest one
@@ -350,7 +416,9 @@ def will_it_fit(
         For a GPU not in :data:`helpers.GPU_MEMORY_GIB`, or an unknown model name or config.
     """
     if gpu not in GPU_MEMORY_GIB:
-        raise ValueError(f"unknown GPU {gpu!r}; known: {', '.join(GPU_MEMORY_GIB)}")
+        raise ValueError(
+            f"unknown GPU {gpu!r}; known: {', '.join(GPU_MEMORY_GIB)}"
+        )
     config = _resolve_config(config_or_name)
     budget = GPU_MEMORY_GIB[gpu] - GPU_RESERVE_GIB
 
@@ -370,7 +438,9 @@ def will_it_fit(
     low, high = 1, max_batch_size
     if fits(high):
         return high
-    while high - low > 1:  # memory grows with the batch: bisect for the last batch that fits
+    while (
+        high - low > 1
+    ):  # memory grows with the batch: bisect for the last batch that fits
         middle = (low + high) // 2
         low, high = (middle, high) if fits(middle) else (low, middle)
     return low

@@ -18,7 +18,9 @@ _HATCHES = ("", "//", "..", "xx", "\\\\", "oo")
 
 
 def _new_axes(width: float = 7.0, height: float = 3.6) -> Axes:
-    _, ax = plt.subplots(figsize=(width, height), dpi=100, layout="constrained")
+    _, ax = plt.subplots(
+        figsize=(width, height), dpi=100, layout="constrained"
+    )
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     return ax
@@ -29,7 +31,10 @@ def _label_bars(ax: Axes, fmt: str) -> None:
         ax.bar_label(container, fmt=fmt, padding=2, fontsize=8)
 
 
-def plot_memory_timeline(samples: Mapping[str, Sequence[tuple[float, float]]], title: str = "Memory over time") -> Axes:
+def plot_memory_timeline(
+    samples: Mapping[str, Sequence[tuple[float, float]]],
+    title: str = "Memory over time",
+) -> Axes:
     """Line per run of ``(seconds, GiB)`` samples, e.g. ``{"fit": monitor.samples}``."""
     ax = _new_axes()
     styles = ("-", "--", ":", "-.")
@@ -45,7 +50,11 @@ def plot_memory_timeline(samples: Mapping[str, Sequence[tuple[float, float]]], t
     return ax
 
 
-def plot_peak_memory(peaks_gib: Mapping[str, float], title: str = "Peak memory", gpus: Sequence[str] = CHART_GPUS) -> Axes:
+def plot_peak_memory(
+    peaks_gib: Mapping[str, float],
+    title: str = "Peak memory",
+    gpus: Sequence[str] = CHART_GPUS,
+) -> Axes:
     """Bars of peak memory (GiB) with a dashed line for the capacity of each GPU in ``gpus``.
 
     Lines more than 1.5 times above the tallest bar are left out so the bars stay readable;
@@ -53,7 +62,9 @@ def plot_peak_memory(peaks_gib: Mapping[str, float], title: str = "Peak memory",
     """
     unknown = [gpu for gpu in gpus if gpu not in GPU_MEMORY_GIB]
     if unknown:
-        raise ValueError(f"unknown GPUs {unknown}; known: {', '.join(GPU_MEMORY_GIB)}")
+        raise ValueError(
+            f"unknown GPUs {unknown}; known: {', '.join(GPU_MEMORY_GIB)}"
+        )
     if not peaks_gib:
         raise ValueError("no peak memory figures to plot")
     ax = _new_axes()
@@ -63,13 +74,28 @@ def plot_peak_memory(peaks_gib: Mapping[str, float], title: str = "Peak memory",
         bar.set_hatch(hatch)
     ax.bar_label(bars, fmt="%.2f", padding=2, fontsize=8)
     ceiling = max(values) * 1.5
-    shown = [gpu for gpu in gpus if GPU_MEMORY_GIB[gpu] <= max(ceiling, min(GPU_MEMORY_GIB[g] for g in gpus))]
+    shown = [
+        gpu
+        for gpu in gpus
+        if GPU_MEMORY_GIB[gpu]
+        <= max(ceiling, min(GPU_MEMORY_GIB[g] for g in gpus))
+    ]
     for gpu in shown:
         capacity = GPU_MEMORY_GIB[gpu]
         ax.axhline(capacity, color="#c44e52", linestyle="--", linewidth=1)
-        ax.annotate(f"{gpu} ({capacity:g} GiB)", (1.0, capacity), xycoords=("axes fraction", "data"),
-                    xytext=(-4, 3), textcoords="offset points", ha="right", fontsize=8, color="#c44e52")
-    ax.set_ylim(0, max(max(values), *(GPU_MEMORY_GIB[g] for g in shown)) * 1.12)
+        ax.annotate(
+            f"{gpu} ({capacity:g} GiB)",
+            (1.0, capacity),
+            xycoords=("axes fraction", "data"),
+            xytext=(-4, 3),
+            textcoords="offset points",
+            ha="right",
+            fontsize=8,
+            color="#c44e52",
+        )
+    ax.set_ylim(
+        0, max(max(values), *(GPU_MEMORY_GIB[g] for g in shown)) * 1.12
+    )
     ax.set_xlabel("configuration")
     ax.set_ylabel("peak memory (GiB)")
     ax.set_title(title)
@@ -77,16 +103,31 @@ def plot_peak_memory(peaks_gib: Mapping[str, float], title: str = "Peak memory",
     return ax
 
 
-def plot_trainable_parameters(counts: Mapping[str, tuple[int, int]], title: str = "Trainable and total parameters") -> Axes:
+def plot_trainable_parameters(
+    counts: Mapping[str, tuple[int, int]],
+    title: str = "Trainable and total parameters",
+) -> Axes:
     """Paired bars of ``(trainable, total)`` per run on a log scale, with the trainable share."""
     ax = _new_axes()
     frame = pd.DataFrame(counts, index=["trainable", "total"]).T
-    frame.plot.bar(ax=ax, logy=True, rot=0, color=["#55a868", "#8c8c8c"], edgecolor="black")
+    frame.plot.bar(
+        ax=ax,
+        logy=True,
+        rot=0,
+        color=["#55a868", "#8c8c8c"],
+        edgecolor="black",
+    )
     for bar in ax.containers[0]:
         bar.set_hatch("//")
     for i, (trainable, total) in enumerate(frame.itertuples(index=False)):
-        ax.annotate(f"{100 * trainable / total:.3g}%", (i - 0.12, trainable), xytext=(0, 3),
-                    textcoords="offset points", ha="center", fontsize=8)
+        ax.annotate(
+            f"{100 * trainable / total:.3g}%",
+            (i - 0.12, trainable),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+        )
     ax.set_xlabel("configuration")
     ax.set_ylabel("parameters (log scale)")
     ax.set_title(title)
@@ -94,7 +135,9 @@ def plot_trainable_parameters(counts: Mapping[str, tuple[int, int]], title: str 
     return ax
 
 
-def plot_scores_by_language(scores: pd.DataFrame, metric: str = "roc_auc", title: str | None = None) -> Axes:
+def plot_scores_by_language(
+    scores: pd.DataFrame, metric: str = "roc_auc", title: str | None = None
+) -> Axes:
     """Grouped bars of ``metric`` per language (rows) for each run (columns), chance at 0.5."""
     if scores.empty:
         raise ValueError("no scores to plot")
@@ -104,7 +147,9 @@ def plot_scores_by_language(scores: pd.DataFrame, metric: str = "roc_auc", title
         for bar in container:
             bar.set_hatch(hatch)
     _label_bars(ax, "%.2f")
-    ax.axhline(0.5, color="black", linestyle=":", linewidth=1, label="chance (0.5)")
+    ax.axhline(
+        0.5, color="black", linestyle=":", linewidth=1, label="chance (0.5)"
+    )
     ax.set_xlabel("test language")
     ax.set_ylabel(f"{metric} (higher is better)")
     ax.set_title(title or f"{metric} by test language")
@@ -112,18 +157,25 @@ def plot_scores_by_language(scores: pd.DataFrame, metric: str = "roc_auc", title
     return ax
 
 
-def pareto_front(costs: Sequence[float], scores: Sequence[float]) -> list[bool]:
+def pareto_front(
+    costs: Sequence[float], scores: Sequence[float]
+) -> list[bool]:
     """Which points no other point beats: lower or equal cost and higher or equal score, one strictly."""
     if len(costs) != len(scores):
         raise ValueError(f"{len(costs)} costs but {len(scores)} scores")
     points = list(zip(costs, scores))
     return [
-        not any(c <= cost and s >= score and (c, s) != (cost, score) for c, s in points)
+        not any(
+            c <= cost and s >= score and (c, s) != (cost, score)
+            for c, s in points
+        )
         for cost, score in points
     ]
 
 
-def plot_method_tradeoffs(table: pd.DataFrame, score: str, costs: Mapping[str, str], title: str) -> Axes:
+def plot_method_tradeoffs(
+    table: pd.DataFrame, score: str, costs: Mapping[str, str], title: str
+) -> Axes:
     """Score against each cost, one panel per cost; Pareto-optimal methods filled and named.
 
     ``table`` has one row per method (its index), a ``score`` column and the columns named
@@ -131,18 +183,50 @@ def plot_method_tradeoffs(table: pd.DataFrame, score: str, costs: Mapping[str, s
     Pareto-optimal methods are labelled, so that clustered points stay readable. Returns the
     first panel.
     """
-    missing = [column for column in (score, *costs) if column not in table.columns]
+    missing = [
+        column for column in (score, *costs) if column not in table.columns
+    ]
     if missing:
-        raise ValueError(f"columns {missing} not in the table; it has {list(table.columns)}")
-    figure, axes = plt.subplots(1, len(costs), figsize=(4.6 * len(costs), 4.0), dpi=100, layout="constrained", squeeze=False)
+        raise ValueError(
+            f"columns {missing} not in the table; it has {list(table.columns)}"
+        )
+    figure, axes = plt.subplots(
+        1,
+        len(costs),
+        figsize=(4.6 * len(costs), 4.0),
+        dpi=100,
+        layout="constrained",
+        squeeze=False,
+    )
     for ax, (column, label) in zip(axes[0], costs.items()):
         front = pareto_front(list(table[column]), list(table[score]))
         for (method, row), best in zip(table.iterrows(), front):
-            ax.scatter(row[column], row[score], marker="o", s=36, facecolors="C0" if best else "none", edgecolors="C0")
+            ax.scatter(
+                row[column],
+                row[score],
+                marker="o",
+                s=36,
+                facecolors="C0" if best else "none",
+                edgecolors="C0",
+            )
             if best:
-                ax.annotate(str(method), (row[column], row[score]), textcoords="offset points", xytext=(5, -3), fontsize=8)
+                ax.annotate(
+                    str(method),
+                    (row[column], row[score]),
+                    textcoords="offset points",
+                    xytext=(5, -3),
+                    fontsize=8,
+                )
         ordered = table[front].sort_values(column)
-        ax.step(ordered[column], ordered[score], where="post", linestyle="--", linewidth=1, color="C0", alpha=0.6)
+        ax.step(
+            ordered[column],
+            ordered[score],
+            where="post",
+            linestyle="--",
+            linewidth=1,
+            color="C0",
+            alpha=0.6,
+        )
         ax.set_xscale("log")
         ax.set_xlabel(label)
         ax.set_ylabel(score)
@@ -152,20 +236,53 @@ def plot_method_tradeoffs(table: pd.DataFrame, score: str, costs: Mapping[str, s
     return axes[0][0]
 
 
-def plot_predicted_vs_measured(predicted_gib: Sequence[float], measured_gib: Sequence[float], labels: Sequence[str], title: str, tolerance: float = 0.1) -> Axes:
+def plot_predicted_vs_measured(
+    predicted_gib: Sequence[float],
+    measured_gib: Sequence[float],
+    labels: Sequence[str],
+    title: str,
+    tolerance: float = 0.1,
+) -> Axes:
     """Predicted against measured memory (GiB, log scales), with the ``tolerance`` band around equality."""
-    if not len(predicted_gib) == len(measured_gib) == len(labels) or not labels:
-        raise ValueError("need as many predictions, measurements and labels, at least one")
+    if (
+        not len(predicted_gib) == len(measured_gib) == len(labels)
+        or not labels
+    ):
+        raise ValueError(
+            "need as many predictions, measurements and labels, at least one"
+        )
     ax = _new_axes(6.0, 5.0)
-    low, high = min(*predicted_gib, *measured_gib) * 0.8, max(*predicted_gib, *measured_gib) * 1.25
+    low, high = (
+        min(*predicted_gib, *measured_gib) * 0.8,
+        max(*predicted_gib, *measured_gib) * 1.25,
+    )
     line = [low, high]
-    ax.plot(line, line, color="black", linewidth=1, label="prediction = measurement")
-    ax.fill_between(line, [v * (1 - tolerance) for v in line], [v * (1 + tolerance) for v in line], alpha=0.15, label=f"within {tolerance:.0%}")
+    ax.plot(
+        line,
+        line,
+        color="black",
+        linewidth=1,
+        label="prediction = measurement",
+    )
+    ax.fill_between(
+        line,
+        [v * (1 - tolerance) for v in line],
+        [v * (1 + tolerance) for v in line],
+        alpha=0.15,
+        label=f"within {tolerance:.0%}",
+    )
     markers: dict[str, str] = {}
     for predicted, measured, label in zip(predicted_gib, measured_gib, labels):
         new = label not in markers
         marker = markers.setdefault(label, "os^Dv<>ph"[len(markers) % 9])
-        ax.scatter(measured, predicted, marker=marker, facecolors="none", edgecolors="C1", label=label if new else None)
+        ax.scatter(
+            measured,
+            predicted,
+            marker=marker,
+            facecolors="none",
+            edgecolors="C1",
+            label=label if new else None,
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(low, high)

@@ -67,7 +67,9 @@ class Profile:
         """True when ``$PEFT_BOOK_CPU_REHEARSAL`` is ``1``: GPU-sized work is cut to CPU size."""
         value = os.environ.get(REHEARSAL_ENV, "").strip()
         if value not in {"", "0", "1"}:
-            raise ValueError(f"${REHEARSAL_ENV} must be 1 (on) or 0 (off); got {value!r}")
+            raise ValueError(
+                f"${REHEARSAL_ENV} must be 1 (on) or 0 (off); got {value!r}"
+            )
         return value == "1"
 
     @property
@@ -87,7 +89,12 @@ class Profile:
             return False
         return True
 
-    def hyperparameters(self, settings: dict[str, Any] | None = None, *, checkpoint: str | None = None) -> dict[str, Any]:
+    def hyperparameters(
+        self,
+        settings: dict[str, Any] | None = None,
+        *,
+        checkpoint: str | None = None,
+    ) -> dict[str, Any]:
         """AutoGluon 1.6 hyperparameters for this profile, with the chapter's ``settings`` on top.
 
         The profile contributes the checkpoint (``baseline_checkpoint`` unless given), the
@@ -102,9 +109,14 @@ class Profile:
             raise ValueError(
                 f"old AutoGluon keys {old}; convert them with helpers.migrate_hyperparameters(...) first"
             )
-        rehearsal = {"optim.max_steps": REHEARSAL_MAX_STEPS} if self.cpu_rehearsal else {}
+        rehearsal = (
+            {"optim.max_steps": REHEARSAL_MAX_STEPS}
+            if self.cpu_rehearsal
+            else {}
+        )
         return {
-            "model.hf_text.checkpoint_name": checkpoint or self.baseline_checkpoint,
+            "model.hf_text.checkpoint_name": checkpoint
+            or self.baseline_checkpoint,
             "model.hf_text.text_trivial_aug_maxscale": 0.0,
             "env.per_gpu_batch_size": self.per_gpu_batch_size,
             **settings,
@@ -158,11 +170,17 @@ def get_profile(name: str | None = None) -> Profile:
     ValueError
         For any other name.
     """
-    chosen = name or os.environ.get(PROFILE_ENV) or ("full" if _cuda_available() else "tiny")
+    chosen = (
+        name
+        or os.environ.get(PROFILE_ENV)
+        or ("full" if _cuda_available() else "tiny")
+    )
     key = chosen.strip().lower()
     if key not in _PROFILES:
         source = "argument" if name else f"${PROFILE_ENV}"
-        raise ValueError(f"unknown profile {chosen!r} (from the {source}); valid names: {', '.join(PROFILE_NAMES)}")
+        raise ValueError(
+            f"unknown profile {chosen!r} (from the {source}); valid names: {', '.join(PROFILE_NAMES)}"
+        )
     profile = _PROFILES[key]
     show_download_progress(profile.show_progress)
     return profile
@@ -170,7 +188,10 @@ def get_profile(name: str | None = None) -> Profile:
 
 def show_download_progress(show: bool) -> None:
     """Switch the Hugging Face hub's download bars and transformers' loading bars on or off."""
-    from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
+    from huggingface_hub.utils import (
+        disable_progress_bars,
+        enable_progress_bars,
+    )
     from transformers.utils import logging as transformers_logging
 
     if show:

@@ -14,7 +14,9 @@ def results_dir(profile_name: str) -> Path:
     return Path.cwd() / "results" / profile_name
 
 
-def save_results(chapter: str, profile_name: str, record: dict[str, Any]) -> Path:
+def save_results(
+    chapter: str, profile_name: str, record: dict[str, Any]
+) -> Path:
     """Write ``record`` as ``results/<profile>/<chapter>.json`` (atomically, keys sorted)."""
     folder = results_dir(profile_name)
     folder.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,13 @@ DATASET_URL = (
 )
 DATASET_SHA1 = "9c701aa6fc42ec3fe429bfe85a8dac4532ab9fcd"
 DATASET_FOLDER = "amazon_review_sentiment_cross_lingual"
-DATASET_FILES = ("en_train.tsv", "en_test.tsv", "de_train.tsv", "de_test.tsv", "jp_test.tsv")
+DATASET_FILES = (
+    "en_train.tsv",
+    "en_test.tsv",
+    "de_train.tsv",
+    "de_test.tsv",
+    "jp_test.tsv",
+)
 SAMPLE_SEED = 123  # random_state of the original tutorial
 
 
@@ -66,10 +72,15 @@ def download_verified(url: str, destination: Path, sha1: str) -> Path:
             return destination
         destination.unlink()
     destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=destination.name, suffix=".part")
+    handle, temporary = tempfile.mkstemp(
+        dir=destination.parent, prefix=destination.name, suffix=".part"
+    )
     temporary_path = Path(temporary)
     try:
-        with open(handle, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+        with (
+            open(handle, "wb") as out,
+            urllib.request.urlopen(url, timeout=60) as response,
+        ):
             shutil.copyfileobj(response, out)
         actual = sha1_of(temporary_path)
         if actual != sha1:
@@ -95,7 +106,9 @@ def extract_zip_safely(archive: Path, target: Path) -> Path:
         If the archive is not a valid zip file or a member's path escapes ``target``.
     """
     target = Path(target)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=target.name, suffix=".part"))
+    staging = Path(
+        tempfile.mkdtemp(dir=target.parent, prefix=target.name, suffix=".part")
+    )
     try:
         try:
             with zipfile.ZipFile(archive) as zipped:
@@ -109,7 +122,9 @@ def extract_zip_safely(archive: Path, target: Path) -> Path:
                         )
                 zipped.extractall(staging)
         except zipfile.BadZipFile as error:
-            raise ValueError(f"{archive} is not a valid zip file ({error}); delete it and download again") from error
+            raise ValueError(
+                f"{archive} is not a valid zip file ({error}); delete it and download again"
+            ) from error
         if target.exists():
             shutil.rmtree(target)
         staging.replace(target)
@@ -143,13 +158,17 @@ def _dataset_folder(url: str | None = None, sha1: str | None = None) -> Path:
                 "review archive. Nothing was extracted; copy the mirror again or refill it with `make mirror`."
             )
     else:
-        archive = download_verified(url, data_root / f"{DATASET_FOLDER}.zip", sha1)
+        archive = download_verified(
+            url, data_root / f"{DATASET_FOLDER}.zip", sha1
+        )
     data_root.mkdir(parents=True, exist_ok=True)
     extract_zip_safely(archive, extracted)
     missing = [name for name in DATASET_FILES if not (inner / name).is_file()]
     if missing:
         shutil.rmtree(extracted)
-        raise ValueError(f"{archive} lacks {', '.join(missing)}; it is not the cross-lingual review data set")
+        raise ValueError(
+            f"{archive} lacks {', '.join(missing)}; it is not the cross-lingual review data set"
+        )
     return inner
 
 
@@ -166,7 +185,9 @@ def load_reviews(profile: Profile) -> dict[str, pd.DataFrame]:
     (``random_state=123``). ``tiny``: :func:`generate_reviews`, offline and seeded.
     """
     if profile.name == "tiny":
-        return generate_reviews(n_train=profile.n_train, n_test=profile.n_test, seed=SAMPLE_SEED)
+        return generate_reviews(
+            n_train=profile.n_train, n_test=profile.n_test, seed=SAMPLE_SEED
+        )
     folder = _dataset_folder()
     return {
         "en_train": _read_sample(folder / "en_train.tsv", profile.n_train),
@@ -184,85 +205,251 @@ def load_reviews(profile: Profile) -> dict[str, pd.DataFrame]:
 
 _LANGUAGES: dict[str, dict[str, list[str]]] = {
     "en": {
-        "products": ["blender", "novel", "headset", "kettle", "backpack", "lamp", "keyboard", "tent",
-                     "camera", "jacket", "coffee maker", "board game", "vacuum", "phone case"],
-        "positive": ["I love this {p}.", "The {p} works perfectly.", "Excellent quality, highly recommended.",
-                     "Best {p} I have ever bought.", "It exceeded my expectations.", "Great value for the money.",
-                     "Sturdy, reliable and beautiful.", "My family is delighted with it.",
-                     "Five stars, I would buy it again.", "Fantastic, it does exactly what it promises."],
-        "negative": ["I regret buying this {p}.", "The {p} broke after a week.", "Terrible quality, avoid it.",
-                     "Worst {p} I have ever owned.", "It was a complete disappointment.", "A waste of money.",
-                     "Flimsy, unreliable and ugly.", "I sent it back for a refund.",
-                     "One star, I would never buy it again.", "Awful, it does not do what it promises."],
-        "neutral": ["I bought the {p} last month.", "It arrived on a Tuesday.", "The box was blue.",
-                    "I use it mostly in the kitchen.", "My sister recommended the brand.",
-                    "The manual is twelve pages long.", "It came in two colours.", "I ordered it online.",
-                    "The {p} weighs about two kilos.", "Delivery took four days."],
+        "products": [
+            "blender",
+            "novel",
+            "headset",
+            "kettle",
+            "backpack",
+            "lamp",
+            "keyboard",
+            "tent",
+            "camera",
+            "jacket",
+            "coffee maker",
+            "board game",
+            "vacuum",
+            "phone case",
+        ],
+        "positive": [
+            "I love this {p}.",
+            "The {p} works perfectly.",
+            "Excellent quality, highly recommended.",
+            "Best {p} I have ever bought.",
+            "It exceeded my expectations.",
+            "Great value for the money.",
+            "Sturdy, reliable and beautiful.",
+            "My family is delighted with it.",
+            "Five stars, I would buy it again.",
+            "Fantastic, it does exactly what it promises.",
+        ],
+        "negative": [
+            "I regret buying this {p}.",
+            "The {p} broke after a week.",
+            "Terrible quality, avoid it.",
+            "Worst {p} I have ever owned.",
+            "It was a complete disappointment.",
+            "A waste of money.",
+            "Flimsy, unreliable and ugly.",
+            "I sent it back for a refund.",
+            "One star, I would never buy it again.",
+            "Awful, it does not do what it promises.",
+        ],
+        "neutral": [
+            "I bought the {p} last month.",
+            "It arrived on a Tuesday.",
+            "The box was blue.",
+            "I use it mostly in the kitchen.",
+            "My sister recommended the brand.",
+            "The manual is twelve pages long.",
+            "It came in two colours.",
+            "I ordered it online.",
+            "The {p} weighs about two kilos.",
+            "Delivery took four days.",
+        ],
     },
     "de": {
-        "products": ["Mixer", "Roman", "Kopfhörer", "Wasserkocher", "Rucksack", "Lampe", "Tastatur", "Zelt",
-                     "Kamera", "Jacke", "Kaffeemaschine", "Brettspiel", "Staubsauger", "Handyhülle"],
-        "positive": ["Ich liebe diesen Artikel ({p}).", "Der {p} funktioniert perfekt.",
-                     "Ausgezeichnete Qualität, sehr zu empfehlen.", "Das Beste, was ich je gekauft habe.",
-                     "Es hat meine Erwartungen übertroffen.", "Super Preis-Leistungs-Verhältnis.",
-                     "Stabil, zuverlässig und schön.", "Meine Familie ist begeistert.",
-                     "Fünf Sterne, ich würde es wieder kaufen.", "Fantastisch, hält was es verspricht."],
-        "negative": ["Ich bereue den Kauf ({p}).", "Der {p} ist nach einer Woche kaputt gegangen.",
-                     "Schreckliche Qualität, Finger weg.", "Das Schlechteste, was ich je hatte.",
-                     "Eine totale Enttäuschung.", "Rausgeworfenes Geld.", "Wackelig, unzuverlässig und hässlich.",
-                     "Ich habe es zurückgeschickt.", "Ein Stern, nie wieder.", "Furchtbar, hält nicht was es verspricht."],
-        "neutral": ["Ich habe den {p} letzten Monat gekauft.", "Er kam an einem Dienstag an.",
-                    "Die Schachtel war blau.", "Ich benutze ihn meistens in der Küche.",
-                    "Meine Schwester hat die Marke empfohlen.", "Die Anleitung hat zwölf Seiten.",
-                    "Es gab ihn in zwei Farben.", "Ich habe online bestellt.", "Er wiegt etwa zwei Kilo.",
-                    "Die Lieferung dauerte vier Tage."],
+        "products": [
+            "Mixer",
+            "Roman",
+            "Kopfhörer",
+            "Wasserkocher",
+            "Rucksack",
+            "Lampe",
+            "Tastatur",
+            "Zelt",
+            "Kamera",
+            "Jacke",
+            "Kaffeemaschine",
+            "Brettspiel",
+            "Staubsauger",
+            "Handyhülle",
+        ],
+        "positive": [
+            "Ich liebe diesen Artikel ({p}).",
+            "Der {p} funktioniert perfekt.",
+            "Ausgezeichnete Qualität, sehr zu empfehlen.",
+            "Das Beste, was ich je gekauft habe.",
+            "Es hat meine Erwartungen übertroffen.",
+            "Super Preis-Leistungs-Verhältnis.",
+            "Stabil, zuverlässig und schön.",
+            "Meine Familie ist begeistert.",
+            "Fünf Sterne, ich würde es wieder kaufen.",
+            "Fantastisch, hält was es verspricht.",
+        ],
+        "negative": [
+            "Ich bereue den Kauf ({p}).",
+            "Der {p} ist nach einer Woche kaputt gegangen.",
+            "Schreckliche Qualität, Finger weg.",
+            "Das Schlechteste, was ich je hatte.",
+            "Eine totale Enttäuschung.",
+            "Rausgeworfenes Geld.",
+            "Wackelig, unzuverlässig und hässlich.",
+            "Ich habe es zurückgeschickt.",
+            "Ein Stern, nie wieder.",
+            "Furchtbar, hält nicht was es verspricht.",
+        ],
+        "neutral": [
+            "Ich habe den {p} letzten Monat gekauft.",
+            "Er kam an einem Dienstag an.",
+            "Die Schachtel war blau.",
+            "Ich benutze ihn meistens in der Küche.",
+            "Meine Schwester hat die Marke empfohlen.",
+            "Die Anleitung hat zwölf Seiten.",
+            "Es gab ihn in zwei Farben.",
+            "Ich habe online bestellt.",
+            "Er wiegt etwa zwei Kilo.",
+            "Die Lieferung dauerte vier Tage.",
+        ],
     },
     "fr": {
-        "products": ["mixeur", "roman", "casque", "bouilloire", "sac à dos", "lampe", "clavier", "tente",
-                     "appareil photo", "veste", "cafetière", "jeu de société", "aspirateur", "coque"],
-        "positive": ["J'adore ce produit ({p}).", "Le {p} fonctionne parfaitement.",
-                     "Excellente qualité, je recommande vivement.", "Le meilleur achat de ma vie.",
-                     "Il a dépassé mes attentes.", "Très bon rapport qualité-prix.", "Solide, fiable et beau.",
-                     "Toute ma famille est ravie.", "Cinq étoiles, je le rachèterais.",
-                     "Fantastique, il tient ses promesses."],
-        "negative": ["Je regrette cet achat ({p}).", "Le {p} s'est cassé au bout d'une semaine.",
-                     "Qualité horrible, à éviter.", "Le pire produit que j'ai jamais eu.",
-                     "Une déception totale.", "De l'argent jeté par la fenêtre.", "Fragile, peu fiable et laid.",
-                     "Je l'ai renvoyé pour être remboursé.", "Une étoile, plus jamais.",
-                     "Affreux, il ne tient pas ses promesses."],
-        "neutral": ["J'ai acheté le {p} le mois dernier.", "Il est arrivé un mardi.", "La boîte était bleue.",
-                    "Je l'utilise surtout dans la cuisine.", "Ma sœur m'a conseillé la marque.",
-                    "Le mode d'emploi fait douze pages.", "Il existe en deux couleurs.",
-                    "Je l'ai commandé en ligne.", "Il pèse environ deux kilos.", "La livraison a pris quatre jours."],
+        "products": [
+            "mixeur",
+            "roman",
+            "casque",
+            "bouilloire",
+            "sac à dos",
+            "lampe",
+            "clavier",
+            "tente",
+            "appareil photo",
+            "veste",
+            "cafetière",
+            "jeu de société",
+            "aspirateur",
+            "coque",
+        ],
+        "positive": [
+            "J'adore ce produit ({p}).",
+            "Le {p} fonctionne parfaitement.",
+            "Excellente qualité, je recommande vivement.",
+            "Le meilleur achat de ma vie.",
+            "Il a dépassé mes attentes.",
+            "Très bon rapport qualité-prix.",
+            "Solide, fiable et beau.",
+            "Toute ma famille est ravie.",
+            "Cinq étoiles, je le rachèterais.",
+            "Fantastique, il tient ses promesses.",
+        ],
+        "negative": [
+            "Je regrette cet achat ({p}).",
+            "Le {p} s'est cassé au bout d'une semaine.",
+            "Qualité horrible, à éviter.",
+            "Le pire produit que j'ai jamais eu.",
+            "Une déception totale.",
+            "De l'argent jeté par la fenêtre.",
+            "Fragile, peu fiable et laid.",
+            "Je l'ai renvoyé pour être remboursé.",
+            "Une étoile, plus jamais.",
+            "Affreux, il ne tient pas ses promesses.",
+        ],
+        "neutral": [
+            "J'ai acheté le {p} le mois dernier.",
+            "Il est arrivé un mardi.",
+            "La boîte était bleue.",
+            "Je l'utilise surtout dans la cuisine.",
+            "Ma sœur m'a conseillé la marque.",
+            "Le mode d'emploi fait douze pages.",
+            "Il existe en deux couleurs.",
+            "Je l'ai commandé en ligne.",
+            "Il pèse environ deux kilos.",
+            "La livraison a pris quatre jours.",
+        ],
     },
     "ja": {
-        "products": ["ミキサー", "小説", "ヘッドホン", "電気ケトル", "リュック", "ランプ", "キーボード", "テント",
-                     "カメラ", "ジャケット", "コーヒーメーカー", "ボードゲーム", "掃除機", "スマホケース"],
-        "positive": ["この{p}が大好きです。", "{p}は完璧に動きます。", "品質が素晴らしく、おすすめです。",
-                     "今まで買った中で最高です。", "期待以上でした。", "値段以上の価値があります。",
-                     "丈夫で信頼でき、美しいです。", "家族もとても喜んでいます。", "星五つ、また買います。",
-                     "最高です、説明どおりの性能です。"],
-        "negative": ["この{p}を買って後悔しています。", "{p}は一週間で壊れました。", "品質がひどいので避けてください。",
-                     "今まで持った中で最悪です。", "本当にがっかりしました。", "お金の無駄でした。",
-                     "安っぽくて信頼できず、見た目も悪いです。", "返品して返金してもらいました。",
-                     "星一つ、二度と買いません。", "ひどい、説明どおりに動きません。"],
-        "neutral": ["先月{p}を買いました。", "火曜日に届きました。", "箱は青色でした。", "主に台所で使っています。",
-                    "姉がこのブランドを勧めてくれました。", "説明書は十二ページです。", "色は二種類ありました。",
-                    "ネットで注文しました。", "重さは約二キロです。", "配達には四日かかりました。"],
+        "products": [
+            "ミキサー",
+            "小説",
+            "ヘッドホン",
+            "電気ケトル",
+            "リュック",
+            "ランプ",
+            "キーボード",
+            "テント",
+            "カメラ",
+            "ジャケット",
+            "コーヒーメーカー",
+            "ボードゲーム",
+            "掃除機",
+            "スマホケース",
+        ],
+        "positive": [
+            "この{p}が大好きです。",
+            "{p}は完璧に動きます。",
+            "品質が素晴らしく、おすすめです。",
+            "今まで買った中で最高です。",
+            "期待以上でした。",
+            "値段以上の価値があります。",
+            "丈夫で信頼でき、美しいです。",
+            "家族もとても喜んでいます。",
+            "星五つ、また買います。",
+            "最高です、説明どおりの性能です。",
+        ],
+        "negative": [
+            "この{p}を買って後悔しています。",
+            "{p}は一週間で壊れました。",
+            "品質がひどいので避けてください。",
+            "今まで持った中で最悪です。",
+            "本当にがっかりしました。",
+            "お金の無駄でした。",
+            "安っぽくて信頼できず、見た目も悪いです。",
+            "返品して返金してもらいました。",
+            "星一つ、二度と買いません。",
+            "ひどい、説明どおりに動きません。",
+        ],
+        "neutral": [
+            "先月{p}を買いました。",
+            "火曜日に届きました。",
+            "箱は青色でした。",
+            "主に台所で使っています。",
+            "姉がこのブランドを勧めてくれました。",
+            "説明書は十二ページです。",
+            "色は二種類ありました。",
+            "ネットで注文しました。",
+            "重さは約二キロです。",
+            "配達には四日かかりました。",
+        ],
     },
 }
 GENERATED_LANGUAGES = tuple(_LANGUAGES)
 _JOINER = {"ja": ""}
 
 
-def _one_review(words: dict[str, list[str]], label: int, rng: np.random.Generator, joiner: str) -> str:
+def _one_review(
+    words: dict[str, list[str]],
+    label: int,
+    rng: np.random.Generator,
+    joiner: str,
+) -> str:
     product = words["products"][rng.integers(len(words["products"]))]
-    own, other = ("positive", "negative") if label == 1 else ("negative", "positive")
+    own, other = (
+        ("positive", "negative") if label == 1 else ("negative", "positive")
+    )
     n_own = int(rng.integers(1, 3))
-    sentences = [words[own][i] for i in rng.choice(len(words[own]), size=n_own, replace=False)]
-    if n_own == 2 and rng.random() < 0.5:  # a contrary remark, always outnumbered
+    sentences = [
+        words[own][i]
+        for i in rng.choice(len(words[own]), size=n_own, replace=False)
+    ]
+    if (
+        n_own == 2 and rng.random() < 0.5
+    ):  # a contrary remark, always outnumbered
         sentences.append(words[other][rng.integers(len(words[other]))])
-    sentences += [words["neutral"][i] for i in rng.choice(len(words["neutral"]), size=rng.integers(0, 4), replace=False)]
+    sentences += [
+        words["neutral"][i]
+        for i in rng.choice(
+            len(words["neutral"]), size=rng.integers(0, 4), replace=False
+        )
+    ]
     rng.shuffle(sentences)
     return joiner.join(s.format(p=product) for s in sentences)
 
@@ -274,14 +461,18 @@ def _generate(language: str, n: int, rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame({"label": labels.astype(int), "text": texts})
 
 
-def generate_reviews(n_train: int, n_test: int, seed: int = SAMPLE_SEED) -> dict[str, pd.DataFrame]:
+def generate_reviews(
+    n_train: int, n_test: int, seed: int = SAMPLE_SEED
+) -> dict[str, pd.DataFrame]:
     """Generate labelled synthetic product reviews in English, German, French and Japanese.
 
     Labels are balanced (exactly half positive when the size is even). The same ``seed``
     always gives the same reviews. Japanese is keyed ``jp_test`` as in the real data set.
     """
     if n_train < 2 or n_test < 2:
-        raise ValueError(f"need at least 2 rows per split, got n_train={n_train}, n_test={n_test}")
+        raise ValueError(
+            f"need at least 2 rows per split, got n_train={n_train}, n_test={n_test}"
+        )
     rng = np.random.default_rng(seed)
     return {
         "en_train": _generate("en", n_train, rng),

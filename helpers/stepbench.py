@@ -55,16 +55,25 @@ def build_autogluon_text_model(
     further AutoGluon hyperparameters, such as ``optim.lora.filter``.
     """
     import torch
-    from autogluon.multimodal.models.hf_text import HFAutoModelForTextPrediction
+    from autogluon.multimodal.models.hf_text import (
+        HFAutoModelForTextPrediction,
+    )
     from autogluon.multimodal.models.utils import apply_peft_adaptation
     from autogluon.multimodal.optim.lr.utils import apply_layerwise_lr_decay
-    from autogluon.multimodal.optim.utils import get_norm_layer_param_names, get_peft_param_names
+    from autogluon.multimodal.optim.utils import (
+        get_norm_layer_param_names,
+        get_peft_param_names,
+    )
     from autogluon.multimodal.utils.config import get_config
 
     config = get_config(
         problem_type="binary",
         presets="multilingual",
-        overrides={"optim.peft": peft, "model.hf_text.checkpoint_name": checkpoint, **(overrides or {})},
+        overrides={
+            "optim.peft": peft,
+            "model.hf_text.checkpoint_name": checkpoint,
+            **(overrides or {}),
+        },
     )
     model = HFAutoModelForTextPrediction(
         prefix="hf_text",
@@ -74,7 +83,11 @@ def build_autogluon_text_model(
         gradient_checkpointing=gradient_checkpointing,
     )
     model = apply_peft_adaptation(model, config)
-    trainable_names = get_peft_param_names(get_norm_layer_param_names(model), peft=peft) if peft else None
+    trainable_names = (
+        get_peft_param_names(get_norm_layer_param_names(model), peft=peft)
+        if peft
+        else None
+    )
     groups = apply_layerwise_lr_decay(
         model,
         lr=config.optim.lr,
@@ -89,16 +102,24 @@ def build_autogluon_text_model(
 
 def _optimizer_tensors(optimizer) -> list:
     """The optimizer's state tensors (AdamW's two moments and step counts, once created)."""
-    return [value for state in optimizer.state.values() for value in state.values()]
+    return [
+        value for state in optimizer.state.values() for value in state.values()
+    ]
 
 
-def _training_step(model, optimizer, batch_size: int, seq_len: int, vocab: int, device: str) -> None:
+def _training_step(
+    model, optimizer, batch_size: int, seq_len: int, vocab: int, device: str
+) -> None:
     import torch
 
     generator = torch.Generator().manual_seed(0)
-    tokens = torch.randint(0, vocab, (batch_size, seq_len), generator=generator).to(device)
+    tokens = torch.randint(
+        0, vocab, (batch_size, seq_len), generator=generator
+    ).to(device)
     segments = torch.zeros_like(tokens)
-    lengths = torch.full((batch_size,), seq_len, dtype=torch.long, device=device)
+    lengths = torch.full(
+        (batch_size,), seq_len, dtype=torch.long, device=device
+    )
     labels = torch.randint(0, 2, (batch_size,), generator=generator).to(device)
     _, logits = model(tokens, segments, lengths)
     loss = torch.nn.functional.cross_entropy(logits, labels)
@@ -130,25 +151,43 @@ def measure_training_step(
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     gc.collect()
-    before_build = process_rss_gib() if device == "cpu" else torch.cuda.memory_allocated() / GIB
+    before_build = (
+        process_rss_gib()
+        if device == "cpu"
+        else torch.cuda.memory_allocated() / GIB
+    )
     model, optimizer = build_autogluon_text_model(
-        checkpoint, peft=peft, gradient_checkpointing=gradient_checkpointing, pretrained=pretrained
+        checkpoint,
+        peft=peft,
+        gradient_checkpointing=gradient_checkpointing,
+        pretrained=pretrained,
     )
     model.to(device).train()
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    weights_gib = sum(p.numel() * p.element_size() for p in model.parameters()) / GIB
+    weights_gib = (
+        sum(p.numel() * p.element_size() for p in model.parameters()) / GIB
+    )
     vocab = min(model.config.vocab_size, 1000)
     results = []
     for batch_size in batch_sizes:
         durations = []
-        existing = [*model.parameters(), *model.buffers(), *_optimizer_tensors(optimizer)]
+        existing = [
+            *model.parameters(),
+            *model.buffers(),
+            *_optimizer_tensors(optimizer),
+        ]
         with MemoryMonitor(
-            label=f"{checkpoint} b{batch_size}", device=device, track_tensors=True, existing=existing
+            label=f"{checkpoint} b{batch_size}",
+            device=device,
+            track_tensors=True,
+            existing=existing,
         ) as monitor:
             for _ in range(steps):
                 start = time.perf_counter()
-                _training_step(model, optimizer, batch_size, seq_len, vocab, device)
+                _training_step(
+                    model, optimizer, batch_size, seq_len, vocab, device
+                )
                 durations.append(time.perf_counter() - start)
         results.append(
             StepMeasurement(
@@ -194,22 +233,36 @@ class _MeasuringServer:
         self.log = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "helpers.stepbench"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
-            env={**os.environ, **_ALLOCATOR_ENV}, start_new_session=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            env={**os.environ, **_ALLOCATOR_ENV},
+            start_new_session=True,
         )
 
-    def request(self, checkpoint: str, kwargs: dict[str, Any], timeout_s: float) -> list[dict] | dict:
+    def request(
+        self, checkpoint: str, kwargs: dict[str, Any], timeout_s: float
+    ) -> list[dict] | dict:
         import select
 
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(json.dumps({"checkpoint": checkpoint, "kwargs": kwargs}) + "\n")
+        assert (
+            self.process.stdin is not None and self.process.stdout is not None
+        )
+        self.process.stdin.write(
+            json.dumps({"checkpoint": checkpoint, "kwargs": kwargs}) + "\n"
+        )
         self.process.stdin.flush()
         ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
         line = self.process.stdout.readline() if ready else ""
         if not line:
             self.close()
             self.log.seek(0)
-            reason = f"no result after {timeout_s:.0f} s" if not ready else "the measuring server ended"
+            reason = (
+                f"no result after {timeout_s:.0f} s"
+                if not ready
+                else "the measuring server ended"
+            )
             return {"error": f"{reason}\n{self.log.read()[-3000:]}"}
         return json.loads(line)
 
@@ -227,8 +280,9 @@ def _serve() -> None:
     import sys
     import traceback
 
-    import helpers  # noqa: F401  (torchvision compatibility, quiet logs)
     import autogluon.multimodal  # noqa: F401  (imported once, here, for every child)
+
+    import helpers  # noqa: F401  (torchvision compatibility, quiet logs)
 
     for line in sys.stdin:
         request = json.loads(line)
@@ -237,8 +291,16 @@ def _serve() -> None:
         if child == 0:  # the measuring child
             os.close(reader)
             try:
-                kwargs = {**request["kwargs"], "batch_sizes": tuple(request["kwargs"]["batch_sizes"])}
-                answer = [r.as_dict() for r in measure_training_step(request["checkpoint"], **kwargs)]
+                kwargs = {
+                    **request["kwargs"],
+                    "batch_sizes": tuple(request["kwargs"]["batch_sizes"]),
+                }
+                answer = [
+                    r.as_dict()
+                    for r in measure_training_step(
+                        request["checkpoint"], **kwargs
+                    )
+                ]
             except BaseException:  # noqa: BLE001  (everything goes back to the caller)
                 answer = {"error": traceback.format_exc()}
             with os.fdopen(writer, "w") as out:
@@ -249,8 +311,12 @@ def _serve() -> None:
             text = result.read()
         _, status = os.waitpid(child, 0)
         if not text:
-            text = json.dumps({"error": f"the measuring process ended without a result (wait status {status}: "
-                                        "killed, or out of memory?)"})
+            text = json.dumps(
+                {
+                    "error": f"the measuring process ended without a result (wait status {status}: "
+                    "killed, or out of memory?)"
+                }
+            )
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
 
@@ -281,18 +347,27 @@ def measure_in_subprocess(
     """
     global _server
     kwargs = dict(
-        peft=peft, gradient_checkpointing=gradient_checkpointing, batch_sizes=list(batch_sizes),
-        seq_len=seq_len, steps=steps, label=label,
+        peft=peft,
+        gradient_checkpointing=gradient_checkpointing,
+        batch_sizes=list(batch_sizes),
+        seq_len=seq_len,
+        steps=steps,
+        label=label,
     )
     start = time.perf_counter()
     if _server is None or _server.process.poll() is not None:
         _server = _MeasuringServer()
     answer = _server.request(checkpoint, kwargs, timeout_s)
     if isinstance(answer, dict):
-        raise RuntimeError(f"measuring {label or checkpoint} failed:\n{answer['error'][-3000:]}")
+        raise RuntimeError(
+            f"measuring {label or checkpoint} failed:\n{answer['error'][-3000:]}"
+        )
     what = f"{peft or 'full'}, checkpointing {'on' if gradient_checkpointing else 'off'}"
     batches = ", ".join(map(str, batch_sizes))
-    print(f"measured {label or checkpoint} ({what}, batch {batches}) in {time.perf_counter() - start:.0f} s", flush=True)
+    print(
+        f"measured {label or checkpoint} ({what}, batch {batches}) in {time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
     return [StepMeasurement(**record) for record in answer]
 
 

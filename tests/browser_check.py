@@ -21,7 +21,9 @@ full-page screenshot to ``<screenshots>/<page>.png`` and fails when
 - TeX is visible as text: ``$$``, ``\\begin{``, ``$...\\cmd...$`` outside code, or any
   ``\\command`` left in an element of class ``math``; or a page has math but no
   ``mjx-container`` (MathJax did not run), or MathJax reports a TeX error (``mjx-merror``);
-- the page throws an uncaught JavaScript exception.
+- the page throws an uncaught JavaScript exception;
+- a reader would have to scroll sideways: a code block, output or table wider than its box
+  (``scrollWidth`` above ``clientWidth``), or a page wider than the 1280-px window.
 
 It prints one line per page and exits with status 1 if any page failed.
 """
@@ -46,7 +48,12 @@ from urllib.parse import urlsplit
 
 from tests.check_site import toc_docnames
 
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+BROWSERS = (
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+)
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -91,6 +98,21 @@ INSPECT_PAGE = r"""
     if (!math && !parent.getClientRects().length) continue;
     if ((math ? inMath : anywhere).test(node.textContent)) rawTex.push(node.textContent.trim().slice(0, 80));
   }
+  // Elements a reader would have to scroll sideways: a scroll container (code, outputs,
+  // tables) whose content is wider than its box.
+  function overflowing() {
+    const found = [];
+    for (const el of document.querySelectorAll("main *")) {
+      const overflowX = getComputedStyle(el).overflowX;
+      if ((overflowX === "auto" || overflowX === "scroll") && el.scrollWidth > el.clientWidth + 1
+          && el.getClientRects().length) {
+        const text = (el.innerText || "").trim().split("\n")[0].slice(0, 50);
+        found.push(`${el.tagName.toLowerCase()}.${[...el.classList].join(".")} ` +
+                   `(${el.scrollWidth} > ${el.clientWidth} px): ${text}`);
+      }
+    }
+    return found;
+  }
   return {
     mathElements: mathElements.length,
     mathJax: hasMathJax,
@@ -101,6 +123,8 @@ INSPECT_PAGE = r"""
     brokenImages: [...document.images].filter((img) => !img.complete || img.naturalWidth === 0)
       .map((img) => img.getAttribute("src")),
     rawTex: rawTex.slice(0, 5),
+    overflowing: overflowing(),
+    pageWidth: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
     height: document.documentElement.scrollHeight,
   };
 })()
@@ -120,7 +144,12 @@ class Chromium:
         command = ["sh", "-c", 'exec "$0" "$@" 3<&0 4>&1 0</dev/null 1>&2', executable,
                    *FLAGS, f"--user-data-dir={profile}", "about:blank"]  # fmt: skip
         self._log = log.open("wb")
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+        )
         self._next_id = 0
         self._replies: dict[int, queue.Queue] = {}
         self._lock = threading.Lock()
@@ -140,9 +169,17 @@ class Chromium:
                     if reply is not None:
                         reply.put(message)
                 elif "sessionId" in message:
-                    self.events.setdefault(message["sessionId"], queue.Queue()).put(message)
+                    self.events.setdefault(
+                        message["sessionId"], queue.Queue()
+                    ).put(message)
 
-    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30) -> dict:
+    def send(
+        self,
+        method: str,
+        params: dict | None = None,
+        session: str | None = None,
+        timeout: float = 30,
+    ) -> dict:
         with self._lock:
             self._next_id += 1
             ident, reply = self._next_id, queue.Queue()
@@ -155,7 +192,9 @@ class Chromium:
         try:
             answer = reply.get(timeout=timeout)
         except queue.Empty:
-            raise CDPError(f"{method}: no answer from the browser in {timeout:.0f} s") from None
+            raise CDPError(
+                f"{method}: no answer from the browser in {timeout:.0f} s"
+            ) from None
         if "error" in answer:
             raise CDPError(f"{method}: {answer['error'].get('message')}")
         return answer.get("result", {})
@@ -178,8 +217,12 @@ class Tab:
 
     def __init__(self, browser: Chromium) -> None:
         self.browser = browser
-        self.target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = browser.send("Target.attachToTarget", {"targetId": self.target, "flatten": True})["sessionId"]
+        self.target = browser.send(
+            "Target.createTarget", {"url": "about:blank"}
+        )["targetId"]
+        self.session = browser.send(
+            "Target.attachToTarget", {"targetId": self.target, "flatten": True}
+        )["sessionId"]
         self.events = browser.events.setdefault(self.session, queue.Queue())
         self.urls: dict[str, str] = {}  # request id -> url
         self.in_flight: set[str] = set()
@@ -190,8 +233,12 @@ class Tab:
             self.send(f"{domain}.enable")
         self.send("Network.setCacheDisabled", {"cacheDisabled": True})
 
-    def send(self, method: str, params: dict | None = None, timeout: float = 30) -> dict:
-        return self.browser.send(method, params, session=self.session, timeout=timeout)
+    def send(
+        self, method: str, params: dict | None = None, timeout: float = 30
+    ) -> dict:
+        return self.browser.send(
+            method, params, session=self.session, timeout=timeout
+        )
 
     def _handle(self, event: dict) -> None:
         method, params = event["method"], event.get("params", {})
@@ -200,26 +247,37 @@ class Tab:
             url = params["request"]["url"]
             self.urls[request_id] = url
             parts = urlsplit(url)
-            if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS:
+            if (
+                parts.scheme in ("http", "https", "ws", "wss")
+                and parts.hostname not in LOCAL_HOSTS
+            ):
                 self.problems.append(f"request to another host: {url}")
             if parts.scheme in ("http", "https"):
                 self.in_flight.add(request_id)
         elif method == "Network.responseReceived":
             status = params["response"]["status"]
             if status >= 400:
-                self.problems.append(f"HTTP {status} for {params['response']['url']}")
+                self.problems.append(
+                    f"HTTP {status} for {params['response']['url']}"
+                )
         elif method in ("Network.loadingFinished", "Network.loadingFailed"):
             self.in_flight.discard(request_id)
             if method == "Network.loadingFailed":
                 url = self.urls.get(request_id, "?")
-                self.problems.append(f"failed to load {url}: {params.get('errorText', '?')}")
+                self.problems.append(
+                    f"failed to load {url}: {params.get('errorText', '?')}"
+                )
         elif method == "Page.loadEventFired":
             self.loaded = True
         elif method == "Runtime.exceptionThrown":
             details = params["exceptionDetails"]
-            text = details.get("exception", {}).get("description") or details.get("text", "?")
+            text = details.get("exception", {}).get(
+                "description"
+            ) or details.get("text", "?")
             if not any(known in text for known in KNOWN_JS_ERRORS):
-                self.problems.append(f"JavaScript exception: {text.splitlines()[0]}")
+                self.problems.append(
+                    f"JavaScript exception: {text.splitlines()[0]}"
+                )
         self.last_activity = time.monotonic()
 
     def pump(self, until, timeout: float) -> None:
@@ -242,11 +300,17 @@ class Tab:
         self.pump(lambda: self.loaded, deadline - time.monotonic())
         evaluation = self.send(
             "Runtime.evaluate",
-            {"expression": INSPECT_PAGE, "awaitPromise": True, "returnByValue": True},
+            {
+                "expression": INSPECT_PAGE,
+                "awaitPromise": True,
+                "returnByValue": True,
+            },
             timeout=deadline - time.monotonic(),
         )
         if "exceptionDetails" in evaluation:
-            raise CDPError(f"inspecting the page failed: {evaluation['exceptionDetails'].get('text')}")
+            raise CDPError(
+                f"inspecting the page failed: {evaluation['exceptionDetails'].get('text')}"
+            )
         self.pump(lambda: not self.in_flight and time.monotonic() - self.last_activity > QUIET_S,
                   deadline - time.monotonic())  # fmt: skip
         return evaluation["result"]["value"]
@@ -255,14 +319,23 @@ class Tab:
         """Save the whole page as a PNG: the viewport is made as tall as the page first
         (capturing beyond a small viewport lets the theme's sticky sidebars slide away)."""
         width, height = 0, 0
-        for _ in range(3):  # a taller viewport can change the page's height; settle first
+        for _ in range(
+            3
+        ):  # a taller viewport can change the page's height; settle first
             size = self.send("Page.getLayoutMetrics")["cssContentSize"]
             if (int(size["width"]), int(size["height"])) == (width, height):
                 break
             width, height = int(size["width"]), int(size["height"])
-            metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+            metrics = {
+                "width": width,
+                "height": height,
+                "deviceScaleFactor": 1,
+                "mobile": False,
+            }
             self.send("Emulation.setDeviceMetricsOverride", metrics)
-            time.sleep(0.3)  # let the layout and the theme's transitions settle
+            time.sleep(
+                0.3
+            )  # let the layout and the theme's transitions settle
         shot = self.send("Page.captureScreenshot", {"format": "png"})
         path.write_bytes(base64.b64decode(shot["data"]))
 
@@ -275,10 +348,18 @@ def judge(summary: dict) -> list[str]:
     problems = [f"broken image: {src}" for src in summary["brokenImages"]]
     problems += [f"raw TeX visible: {text!r}" for text in summary["rawTex"]]
     problems += [f"TeX error: {text}" for text in summary["texErrors"]]
+    problems += [f"scrolls sideways: {what}" for what in summary["overflowing"]]
+    width, window = summary["pageWidth"]
+    if width > window:
+        problems.append(f"the page is {width} px wide in a {window} px window")
     if summary["mathElements"] and not summary["mathJax"]:
-        problems.append(f"{summary['mathElements']} math elements but MathJax did not load")
+        problems.append(
+            f"{summary['mathElements']} math elements but MathJax did not load"
+        )
     elif summary["mathElements"] and not summary["typeset"]:
-        problems.append(f"{summary['mathElements']} math elements but nothing typeset (no mjx-container)")
+        problems.append(
+            f"{summary['mathElements']} math elements but nothing typeset (no mjx-container)"
+        )
     return problems
 
 
@@ -292,21 +373,39 @@ class QuietHandler(SimpleHTTPRequestHandler):
 def find_browser() -> str | None:
     if os.environ.get("CHROMIUM"):
         return os.environ["CHROMIUM"]
-    return next((found for name in BROWSERS if (found := shutil.which(name))), None)
+    return next(
+        (found for name in BROWSERS if (found := shutil.which(name))), None
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.browser_check", description=__doc__.split("\n\n")[0])
-    parser.add_argument("site", type=Path, help="the built HTML folder, e.g. _build/html")
-    parser.add_argument("--toc", type=Path, help="the book's _toc.yml (default: ../../_toc.yml from the site)")
-    parser.add_argument("--screenshots", type=Path, help="where to save screenshots (default: ../screenshots from the site)")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.browser_check",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument(
+        "site", type=Path, help="the built HTML folder, e.g. _build/html"
+    )
+    parser.add_argument(
+        "--toc",
+        type=Path,
+        help="the book's _toc.yml (default: ../../_toc.yml from the site)",
+    )
+    parser.add_argument(
+        "--screenshots",
+        type=Path,
+        help="where to save screenshots (default: ../screenshots from the site)",
+    )
     args = parser.parse_args(argv)
     site = args.site.resolve()
     toc = args.toc or site.parent.parent / "_toc.yml"
     shots = args.screenshots or site.parent / "screenshots"
     browser_path = find_browser()
     if not site.is_dir() or not toc.is_file():
-        print(f"browser_check: need a built site and its _toc.yml ({site}, {toc})", file=sys.stderr)
+        print(
+            f"browser_check: need a built site and its _toc.yml ({site}, {toc})",
+            file=sys.stderr,
+        )
         return 2
     if browser_path is None:
         print(f"browser_check: no browser found ({', '.join(BROWSERS)} or $CHROMIUM); run .ci/run or "
@@ -314,13 +413,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     pages = toc_docnames(toc)
     if len({Path(page).name for page in pages}) != len(pages):
-        print("browser_check: two pages share a file name; screenshots would overwrite each other", file=sys.stderr)
+        print(
+            "browser_check: two pages share a file name; screenshots would overwrite each other",
+            file=sys.stderr,
+        )
         return 2
     shots.mkdir(parents=True, exist_ok=True)
     for old in shots.glob("*.png"):
         old.unlink()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     failed = 0
@@ -328,7 +432,9 @@ def main(argv: list[str] | None = None) -> int:
         browser = Chromium(browser_path, Path(profile), shots / "chromium.log")
         try:
             version = browser.send("Browser.getVersion", timeout=60)["product"]
-            print(f"browser_check: {version} ({browser_path}), serving {site} at {base}")
+            print(
+                f"browser_check: {version} ({browser_path}), serving {site} at {base}"
+            )
             for page in pages:
                 started = time.monotonic()
                 shot = shots / f"{Path(page).name}.png"
@@ -340,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
                     problems = tab.problems + judge(summary)
                     facts = (f"{len(tab.urls)} requests, {summary['images']} images, "
                              f"{summary['typeset']}/{summary['mathElements']} math typeset, "
+                             f"{len(summary['overflowing'])} overflowing, "
                              f"{summary['height']} px tall, {time.monotonic() - started:.1f} s")  # fmt: skip
                 except CDPError as error:
                     problems = (tab.problems if tab else []) + [str(error)]
@@ -348,14 +455,22 @@ def main(argv: list[str] | None = None) -> int:
                     if tab is not None:
                         tab.close()
                 failed += bool(problems)
-                shown = shot.relative_to(Path.cwd()) if shot.is_relative_to(Path.cwd()) else shot
-                print(f"{'FAIL' if problems else 'ok  '} {page}.html: {facts} -> {shown}")
+                shown = (
+                    shot.relative_to(Path.cwd())
+                    if shot.is_relative_to(Path.cwd())
+                    else shot
+                )
+                print(
+                    f"{'FAIL' if problems else 'ok  '} {page}.html: {facts} -> {shown}"
+                )
                 for problem in dict.fromkeys(problems):
                     print(f"       {problem}")
         finally:
             browser.close()
             server.shutdown()
-    print(f"browser_check: {len(pages) - failed} of {len(pages)} pages render cleanly; screenshots in {shots}")
+    print(
+        f"browser_check: {len(pages) - failed} of {len(pages)} pages render cleanly; screenshots in {shots}"
+    )
     return 1 if failed else 0
 
 

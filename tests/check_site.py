@@ -34,7 +34,9 @@ import yaml
 # "http://x", "https://x", "//x" (protocol-relative): another host.
 EXTERNAL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//")
 # URLs that name no file of the site and need no network: not checked.
-NON_FILE = re.compile(r"^(?:data|mailto|tel|javascript|blob|about):", re.IGNORECASE)
+NON_FILE = re.compile(
+    r"^(?:data|mailto|tel|javascript|blob|about):", re.IGNORECASE
+)
 # <link rel=...> values that make the browser load the target.
 RESOURCE_RELS = {
     "stylesheet", "preload", "modulepreload", "prefetch", "icon", "shortcut",
@@ -45,7 +47,9 @@ SRC_ATTRIBUTES = {"src": "*", "poster": "video", "data": "object"}
 # Folders of the build that hold assets and sources, not pages.
 ASSET_FOLDERS = {"_static", "_sources", "_images"}
 CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
-CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"]*?))\s*\)|@import\s+(?:"([^"]*)"|'([^']*)')""")
+CSS_URL = re.compile(
+    r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"]*?))\s*\)|@import\s+(?:"([^"]*)"|'([^']*)')"""
+)
 META_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.IGNORECASE)
 
 
@@ -59,10 +63,16 @@ def css_urls(css: str) -> list[str]:
 class Page:
     """What one HTML page references and defines."""
 
-    resources: list[tuple[str, str]] = field(default_factory=list)  # (what, url): loaded with the page
-    links: list[tuple[str, str]] = field(default_factory=list)  # (what, url): followed by a click
+    resources: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (what, url): loaded with the page
+    links: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (what, url): followed by a click
     ids: set[str] = field(default_factory=set)
-    nav_links: list[str] = field(default_factory=list)  # hrefs of <a> inside <nav>
+    nav_links: list[str] = field(
+        default_factory=list
+    )  # hrefs of <a> inside <nav>
     refresh: str | None = None  # target of <meta http-equiv="refresh">
 
 
@@ -73,7 +83,9 @@ class _PageParser(HTMLParser):
         self._nav_depth = 0
         self._in_style = False
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def handle_starttag(
+        self, tag: str, attrs: list[tuple[str, str | None]]
+    ) -> None:
         values = {name: value or "" for name, value in attrs}
         page = self.page
         if values.get("id"):
@@ -84,23 +96,34 @@ class _PageParser(HTMLParser):
             self._nav_depth += 1
         elif tag == "style":
             self._in_style = True
-        elif tag == "meta" and values.get("http-equiv", "").lower() == "refresh":
+        elif (
+            tag == "meta" and values.get("http-equiv", "").lower() == "refresh"
+        ):
             found = META_REFRESH_URL.search(values.get("content", ""))
             page.refresh = found.group(1).strip() if found else None
         for attribute, tags in SRC_ATTRIBUTES.items():
             if values.get(attribute) and tags in ("*", tag):
-                page.resources.append((f"<{tag} {attribute}>", values[attribute]))
+                page.resources.append(
+                    (f"<{tag} {attribute}>", values[attribute])
+                )
         for attribute in ("srcset", "imagesrcset"):
             for candidate in values.get(attribute, "").split(","):
                 if candidate.strip():
-                    page.resources.append((f"<{tag} {attribute}>", candidate.split()[0]))
+                    page.resources.append(
+                        (f"<{tag} {attribute}>", candidate.split()[0])
+                    )
         if "style" in values:
-            page.resources += [(f"<{tag} style> url()", url) for url in css_urls(values["style"])]
+            page.resources += [
+                (f"<{tag} style> url()", url)
+                for url in css_urls(values["style"])
+            ]
         href = values.get("href")
         if href is not None and tag in ("a", "area", "link"):
             rels = set(values.get("rel", "").lower().split())
             if tag == "link" and rels & RESOURCE_RELS:
-                page.resources.append((f"<link rel={values.get('rel')}>", href))
+                page.resources.append(
+                    (f"<link rel={values.get('rel')}>", href)
+                )
             else:
                 page.links.append((f"<{tag} href>", href))
             if tag == "a" and self._nav_depth:
@@ -114,7 +137,9 @@ class _PageParser(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self._in_style:
-            self.page.resources += [("<style> url()", url) for url in css_urls(data)]
+            self.page.resources += [
+                ("<style> url()", url) for url in css_urls(data)
+            ]
 
 
 def parse_page(path: Path) -> Page:
@@ -130,13 +155,18 @@ def toc_docnames(toc: Path) -> list[str]:
     def walk(node: object) -> list[str]:
         if isinstance(node, dict):
             names = [str(node[key]) for key in ("root", "file") if key in node]
-            return names + [name for value in node.values() for name in walk(value)]
+            return names + [
+                name for value in node.values() for name in walk(value)
+            ]
         if isinstance(node, list):
             return [name for item in node for name in walk(item)]
         return []
 
     names = walk(yaml.safe_load(toc.read_text(encoding="utf-8")))
-    return [re.sub(r"\.(md|ipynb|rst)$", "", name).strip("/") for name in dict.fromkeys(names)]
+    return [
+        re.sub(r"\.(md|ipynb|rst)$", "", name).strip("/")
+        for name in dict.fromkeys(names)
+    ]
 
 
 class SiteChecker:
@@ -176,16 +206,24 @@ class SiteChecker:
             return None, parts.fragment
         return target, unquote(parts.fragment)
 
-    def check_reference(self, source: Path, what: str, url: str, resource: bool) -> None:
+    def check_reference(
+        self, source: Path, what: str, url: str, resource: bool
+    ) -> None:
         url = url.strip()
         if not url or NON_FILE.match(url):
             return
         if EXTERNAL.match(url):
             if resource:
-                self.problem(source, f"{what} loads {url} from another host (the book must render offline)")
+                self.problem(
+                    source,
+                    f"{what} loads {url} from another host (the book must render offline)",
+                )
             return
         if url.startswith("/"):
-            self.problem(source, f"{what} {url} is root-absolute; it breaks when the site is served from a sub-folder")
+            self.problem(
+                source,
+                f"{what} {url} is root-absolute; it breaks when the site is served from a sub-folder",
+            )
             return
         if url.startswith("#") and what.endswith("url()"):
             return  # url(#id) in CSS names an SVG element, not a file
@@ -194,9 +232,19 @@ class SiteChecker:
         if target is None:
             self.problem(source, f"{what} {url} points outside the built site")
         elif not target.is_file():
-            self.problem(source, f"{what} {url} points to a file that is not in the build ({self.name(target)})")
-        elif fragment and target.suffix == ".html" and fragment not in self.page(target).ids:
-            self.problem(source, f"{what} {url}: no id {fragment!r} in {self.name(target)}")
+            self.problem(
+                source,
+                f"{what} {url} points to a file that is not in the build ({self.name(target)})",
+            )
+        elif (
+            fragment
+            and target.suffix == ".html"
+            and fragment not in self.page(target).ids
+        ):
+            self.problem(
+                source,
+                f"{what} {url}: no id {fragment!r} in {self.name(target)}",
+            )
 
     def check_pages(self) -> None:
         for path in sorted(self.site.rglob("*.html")):
@@ -212,19 +260,28 @@ class SiteChecker:
     def check_css(self) -> None:
         for path in sorted(self.site.rglob("*.css")):
             self.counts["css files"] += 1
-            for url in css_urls(path.read_text(encoding="utf-8", errors="replace")):
+            for url in css_urls(
+                path.read_text(encoding="utf-8", errors="replace")
+            ):
                 self.check_reference(path, "CSS url()", url, resource=True)
 
     def check_navigation(self) -> None:
         landing = self.site / "index.html"
         if not landing.is_file():
-            self.problems.append("index.html: missing (the site has no landing page)")
+            self.problems.append(
+                "index.html: missing (the site has no landing page)"
+            )
             return
         page = self.page(landing)
-        if page.refresh:  # Jupyter Book's index.html redirects to the root page
+        if (
+            page.refresh
+        ):  # Jupyter Book's index.html redirects to the root page
             target, _ = self.resolve(landing, page.refresh)
             if target is None or not target.is_file():
-                self.problem(landing, f"redirects to {page.refresh}, which is not in the build")
+                self.problem(
+                    landing,
+                    f"redirects to {page.refresh}, which is not in the build",
+                )
                 return
             landing, page = target, self.page(target)
         listed = set()
@@ -233,9 +290,14 @@ class SiteChecker:
                 target, _ = self.resolve(landing, href)
                 if target is not None:
                     listed.add(re.sub(r"\.html$", "", self.name(target)))
-        missing = [name for name in toc_docnames(self.toc) if name not in listed]
+        missing = [
+            name for name in toc_docnames(self.toc) if name not in listed
+        ]
         if missing:
-            self.problem(landing, f"the navigation does not list {', '.join(missing)} (in {self.toc.name})")
+            self.problem(
+                landing,
+                f"the navigation does not list {', '.join(missing)} (in {self.toc.name})",
+            )
 
     def run(self) -> list[str]:
         self.check_pages()
@@ -246,22 +308,41 @@ class SiteChecker:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.check_site", description=__doc__.split("\n\n")[0])
-    parser.add_argument("site", type=Path, help="the built HTML folder, e.g. _build/html")
-    parser.add_argument("--toc", type=Path, help="the book's _toc.yml (default: ../../_toc.yml from the site)")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.check_site", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "site", type=Path, help="the built HTML folder, e.g. _build/html"
+    )
+    parser.add_argument(
+        "--toc",
+        type=Path,
+        help="the book's _toc.yml (default: ../../_toc.yml from the site)",
+    )
     args = parser.parse_args(argv)
     if not args.site.is_dir():
-        print(f"check_site: {args.site} is not a built site (run `make book` first)", file=sys.stderr)
+        print(
+            f"check_site: {args.site} is not a built site (run `make book` first)",
+            file=sys.stderr,
+        )
         return 2
     toc = args.toc or args.site.resolve().parent.parent / "_toc.yml"
     checker = SiteChecker(args.site, toc if toc.is_file() else None)
     problems = checker.run()
     if checker.toc is None:
-        problems.append(f"{toc}: not found, the navigation was not checked (use --toc)")
+        problems.append(
+            f"{toc}: not found, the navigation was not checked (use --toc)"
+        )
     for message in problems:
         print(f"check_site: FAIL {message}")
-    summary = ", ".join(f"{count} {what}" for what, count in checker.counts.items())
-    verdict = f"{len(problems)} problem(s)" if problems else "no external resources, no broken internal links, navigation complete"
+    summary = ", ".join(
+        f"{count} {what}" for what, count in checker.counts.items()
+    )
+    verdict = (
+        f"{len(problems)} problem(s)"
+        if problems
+        else "no external resources, no broken internal links, navigation complete"
+    )
     print(f"check_site: {args.site}: {summary}; {verdict}")
     return 1 if problems else 0
 

@@ -32,11 +32,19 @@ def pytest_configure(config):
     # pytest resets warning filters for each test: hide again the library chatter that helpers
     # hides from readers (see helpers._quiet), so the summary shows only warnings that matter.
     for category, message in getattr(_quiet, "_LIBRARY_WARNINGS", ()):
-        config.addinivalue_line("filterwarnings", f"ignore:{message}:{category.__name__}")
+        config.addinivalue_line(
+            "filterwarnings", f"ignore:{message}:{category.__name__}"
+        )
     # torch's own use of a deprecated API when autogluon.multimodal is first imported.
-    config.addinivalue_line("filterwarnings", "ignore:`torch.jit.interface` is deprecated:DeprecationWarning")
+    config.addinivalue_line(
+        "filterwarnings",
+        "ignore:`torch.jit.interface` is deprecated:DeprecationWarning",
+    )
     # transformers' DeBERTa-v2 decorates helpers with torch.jit.script (the stand-in mirror builds one).
-    config.addinivalue_line("filterwarnings", "ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+    config.addinivalue_line(
+        "filterwarnings",
+        "ignore:`torch.jit.script` is deprecated:DeprecationWarning",
+    )
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -54,7 +62,9 @@ def book_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.setenv("PEFT_BOOK_CACHE", str(cache))
-    monkeypatch.setenv("HF_HOME", str(cache / "huggingface"))  # seen by subprocesses
+    monkeypatch.setenv(
+        "HF_HOME", str(cache / "huggingface")
+    )  # seen by subprocesses
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # torch in subprocesses
@@ -64,7 +74,11 @@ def book_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     plt.close("all")
 
 
-def write_zip(path: Path, members: dict[str, str | bytes], compression: int = zipfile.ZIP_DEFLATED) -> Path:
+def write_zip(
+    path: Path,
+    members: dict[str, str | bytes],
+    compression: int = zipfile.ZIP_DEFLATED,
+) -> Path:
     """Write a zip file at ``path`` whose members are ``{name: content}`` (names used verbatim)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", compression=compression) as archive:

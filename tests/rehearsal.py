@@ -35,7 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SKIP_MARK = "skipped (random stand-in weights): "
 NOTEBOOKS = (
-    *sorted(str(path.relative_to(ROOT)) for path in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")),
+    *sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
+    ),
     "book/workshop.ipynb",
 )
 
@@ -48,7 +51,10 @@ def _execute(notebook: Path) -> dict:
 
     nb = nbformat.read(notebook, as_version=4)
     client = NotebookClient(
-        nb, kernel_name="python3", timeout=900, resources={"metadata": {"path": str(notebook.parent)}}
+        nb,
+        kernel_name="python3",
+        timeout=900,
+        resources={"metadata": {"path": str(notebook.parent)}},
     )
     start = time.perf_counter()
     error = None
@@ -59,7 +65,9 @@ def _execute(notebook: Path) -> dict:
     finally:
         nbformat.write(nb, notebook)
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
-    executed = [cell for cell in code if cell.get("execution_count") is not None]
+    executed = [
+        cell for cell in code if cell.get("execution_count") is not None
+    ]
     skipped = [
         line.removeprefix(SKIP_MARK)
         for cell in code
@@ -67,23 +75,41 @@ def _execute(notebook: Path) -> dict:
         for line in output.get("text", "").splitlines()
         if line.startswith(SKIP_MARK)
     ]
-    return {"cells": len(code), "executed": len(executed), "skipped": skipped, "error": error,
-            "seconds": time.perf_counter() - start}
+    return {
+        "cells": len(code),
+        "executed": len(executed),
+        "skipped": skipped,
+        "error": error,
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def _execute_in_subprocess(notebook: Path, env: dict[str, str]) -> dict:
     done = subprocess.run(
         [sys.executable, "-m", "tests.rehearsal", "--execute", str(notebook)],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if done.returncode != 0:
-        return {"cells": 0, "executed": 0, "skipped": [], "error": done.stderr[-4000:], "seconds": 0.0}
+        return {
+            "cells": 0,
+            "executed": 0,
+            "skipped": [],
+            "error": done.stderr[-4000:],
+            "seconds": 0.0,
+        }
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def rehearse(work: Path) -> int:
     """Build the stand-in mirror and a copy of the book under ``work``, run it; return 0 if green."""
-    from helpers.profiles import REHEARSAL_BLOCKS, REHEARSAL_ENV, REHEARSAL_MAX_STEPS
+    from helpers.profiles import (
+        REHEARSAL_BLOCKS,
+        REHEARSAL_ENV,
+        REHEARSAL_MAX_STEPS,
+    )
     from tests.stand_in_mirror import build_stand_in_mirror
 
     start = time.perf_counter()
@@ -91,9 +117,15 @@ def rehearse(work: Path) -> int:
         shutil.rmtree(work)
     mirror = build_stand_in_mirror(work / "mirror")
     book = work / "book-copy"
-    shutil.copytree(ROOT / "notebooks", book / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(
+        ROOT / "notebooks",
+        book / "notebooks",
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
+    )
     (book / "book").mkdir()
-    shutil.copy(ROOT / "book" / "workshop.ipynb", book / "book" / "workshop.ipynb")
+    shutil.copy(
+        ROOT / "book" / "workshop.ipynb", book / "book" / "workshop.ipynb"
+    )
     env = {
         **os.environ,
         "PEFT_BOOK_PROFILE": "full",
@@ -103,24 +135,37 @@ def rehearse(work: Path) -> int:
         REHEARSAL_ENV: "1",
         "PYTHONHASHSEED": "0",
     }
-    print(f"stand-in mirror built in {time.perf_counter() - start:.0f} s: {mirror}")
-    print(f"switch used: {REHEARSAL_ENV}=1 (every fit stops after {REHEARSAL_MAX_STEPS} optimizer steps; "
-          f"chapter 5 measures FLAN-T5-base, -large and mDeBERTa-v3-base with {REHEARSAL_BLOCKS} blocks)")
+    print(
+        f"stand-in mirror built in {time.perf_counter() - start:.0f} s: {mirror}"
+    )
+    print(
+        f"switch used: {REHEARSAL_ENV}=1 (every fit stops after {REHEARSAL_MAX_STEPS} optimizer steps; "
+        f"chapter 5 measures FLAN-T5-base, -large and mDeBERTa-v3-base with {REHEARSAL_BLOCKS} blocks)"
+    )
 
     outcomes = []
     for path in NOTEBOOKS:
         result = _execute_in_subprocess(book / path, env)
         outcomes.append((path, result))
-        print(f"  {path}: {result['executed']}/{result['cells']} cells, {result['seconds']:.0f} s"
-              + (" FAILED" if result["error"] else ""), flush=True)
+        print(
+            f"  {path}: {result['executed']}/{result['cells']} cells, {result['seconds']:.0f} s"
+            + (" FAILED" if result["error"] else ""),
+            flush=True,
+        )
 
     failed = [(path, result) for path, result in outcomes if result["error"]]
-    print("\nRehearsal of the full profile (PEFT_BOOK_PROFILE=full, stand-in mirror):")
+    print(
+        "\nRehearsal of the full profile (PEFT_BOOK_PROFILE=full, stand-in mirror):"
+    )
     for path, result in outcomes:
-        print(f"  {Path(path).stem:34} {result['executed']:>3}/{result['cells']:<3} cells  {result['seconds']:5.0f} s")
+        print(
+            f"  {Path(path).stem:34} {result['executed']:>3}/{result['cells']:<3} cells  {result['seconds']:5.0f} s"
+        )
         for claim in result["skipped"]:
             print(f"      skipped claim: {claim}")
-    print(f"  total {time.perf_counter() - start:.0f} s; executed copies in {book}")
+    print(
+        f"  total {time.perf_counter() - start:.0f} s; executed copies in {book}"
+    )
     for path, result in failed:
         print(f"\nFAILED: {path}\n{result['error']}", file=sys.stderr)
     return 1 if failed else 0
@@ -128,7 +173,9 @@ def rehearse(work: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=ROOT / "_build" / "rehearsal")
+    parser.add_argument(
+        "--work", type=Path, default=ROOT / "_build" / "rehearsal"
+    )
     parser.add_argument("--execute", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.execute:

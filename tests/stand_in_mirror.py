@@ -33,10 +33,22 @@ import numpy as np
 import helpers  # noqa: F401  (torchvision compatibility before transformers)
 from helpers import mirror
 from helpers.checkpoints import MDEBERTA_V3_BASE, flan_t5_config
-from helpers.reviews import DATASET_FOLDER, DATASET_SHA1, SAMPLE_SEED, _generate, sha1_of
+from helpers.reviews import (
+    DATASET_FOLDER,
+    DATASET_SHA1,
+    SAMPLE_SEED,
+    _generate,
+    sha1_of,
+)
 
 #: Rows per file: more than the full profile samples (1000 training, 200 test reviews).
-ROWS = {"en_train": 1500, "en_test": 400, "de_train": 300, "de_test": 400, "jp_test": 400}
+ROWS = {
+    "en_train": 1500,
+    "en_test": 400,
+    "de_train": 300,
+    "de_test": 400,
+    "jp_test": 400,
+}
 LANGUAGE_OF = {"en": "en", "de": "de", "jp": "ja"}
 #: A fixed revision, as the hub's cache records one per download.
 REVISION = hashlib.sha1(b"peft-book stand-in").hexdigest()
@@ -46,12 +58,19 @@ def write_review_archive(path: Path, seed: int = SAMPLE_SEED) -> str:
     """Write generated reviews as ``<folder>/<split>.tsv`` members of a zip; return its SHA-1."""
     rng = np.random.default_rng(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(
+        path, "w", compression=zipfile.ZIP_DEFLATED
+    ) as archive:
         archive.writestr(f"{DATASET_FOLDER}/", "")
         for split, rows in ROWS.items():
             frame = _generate(LANGUAGE_OF[split.split("_")[0]], rows, rng)
-            tsv = "".join(f"{label}\t{text}\n" for label, text in zip(frame["label"], frame["text"]))
-            archive.writestr(f"{DATASET_FOLDER}/{split}.tsv", tsv.encode("utf-8"))
+            tsv = "".join(
+                f"{label}\t{text}\n"
+                for label, text in zip(frame["label"], frame["text"])
+            )
+            archive.writestr(
+                f"{DATASET_FOLDER}/{split}.tsv", tsv.encode("utf-8")
+            )
     return sha1_of(path)
 
 
@@ -64,16 +83,27 @@ def _snapshot(hub: Path, model_id: str) -> Path:
     return snapshot
 
 
-def _train_sentencepiece(prefix: Path, vocab_size: int, **pieces: object) -> Path:
+def _train_sentencepiece(
+    prefix: Path, vocab_size: int, **pieces: object
+) -> Path:
     import sentencepiece as spm
 
     frames = helpers.generate_reviews(n_train=1500, n_test=300, seed=7)
     corpus = prefix.with_suffix(".txt")
-    corpus.write_text("\n".join(text for frame in frames.values() for text in frame["text"]), encoding="utf-8")
+    corpus.write_text(
+        "\n".join(text for frame in frames.values() for text in frame["text"]),
+        encoding="utf-8",
+    )
     spm.set_random_generator_seed(0)
     spm.SentencePieceTrainer.train(
-        input=str(corpus), model_prefix=str(prefix), vocab_size=vocab_size, character_coverage=1.0,
-        model_type="unigram", num_threads=1, minloglevel=2, **pieces,
+        input=str(corpus),
+        model_prefix=str(prefix),
+        vocab_size=vocab_size,
+        character_coverage=1.0,
+        model_type="unigram",
+        num_threads=1,
+        minloglevel=2,
+        **pieces,
     )
     corpus.unlink()
     return prefix.with_suffix(".model")
@@ -86,13 +116,31 @@ def write_mdeberta(hub: Path, scratch: Path) -> None:
 
     snapshot = _snapshot(hub, "microsoft/mdeberta-v3-base")
     model_file = _train_sentencepiece(
-        scratch / "spm", 512, pad_id=0, bos_id=1, eos_id=2, unk_id=3,
-        pad_piece="[PAD]", bos_piece="[CLS]", eos_piece="[SEP]", unk_piece="[UNK]", user_defined_symbols=["[MASK]"],
+        scratch / "spm",
+        512,
+        pad_id=0,
+        bos_id=1,
+        eos_id=2,
+        unk_id=3,
+        pad_piece="[PAD]",
+        bos_piece="[CLS]",
+        eos_piece="[SEP]",
+        unk_piece="[UNK]",
+        user_defined_symbols=["[MASK]"],
     )
     shutil.copy(model_file, snapshot / "spm.model")
-    (snapshot / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False, "vocab_type": "spm"}))
-    sizes = {"hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 2, "num_hidden_layers": 2}
-    config = DebertaV2Config(**{**MDEBERTA_V3_BASE, **sizes}, architectures=["DebertaV2ForMaskedLM"])
+    (snapshot / "tokenizer_config.json").write_text(
+        json.dumps({"do_lower_case": False, "vocab_type": "spm"})
+    )
+    sizes = {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_attention_heads": 2,
+        "num_hidden_layers": 2,
+    }
+    config = DebertaV2Config(
+        **{**MDEBERTA_V3_BASE, **sizes}, architectures=["DebertaV2ForMaskedLM"]
+    )
     torch.manual_seed(0)
     model = DebertaV2ForMaskedLM(config)
     config.save_pretrained(snapshot)
@@ -101,25 +149,44 @@ def write_mdeberta(hub: Path, scratch: Path) -> None:
 
 def write_flan_t5_xl(hub: Path, scratch: Path) -> None:
     """``google/flan-t5-xl``: T5 v1.1 (gated-GELU, untied) with 2 small blocks; sharded safetensors."""
-    import torch
-    from transformers import GenerationConfig, T5ForConditionalGeneration, T5Tokenizer
-
     import sentencepiece as spm
+    import torch
+    from transformers import (
+        GenerationConfig,
+        T5ForConditionalGeneration,
+        T5Tokenizer,
+    )
 
     snapshot = _snapshot(hub, "google/flan-t5-xl")
-    model_file = _train_sentencepiece(scratch / "spiece", 512, pad_id=0, eos_id=1, unk_id=2, bos_id=-1)
+    model_file = _train_sentencepiece(
+        scratch / "spiece", 512, pad_id=0, eos_id=1, unk_id=2, bos_id=-1
+    )
     shutil.copy(model_file, snapshot / "spiece.model")
     pieces = spm.SentencePieceProcessor(model_file=str(model_file))
-    vocab = [(pieces.id_to_piece(i), pieces.get_score(i)) for i in range(pieces.get_piece_size())]
+    vocab = [
+        (pieces.id_to_piece(i), pieces.get_score(i))
+        for i in range(pieces.get_piece_size())
+    ]
     T5Tokenizer(vocab=vocab, extra_ids=100).save_pretrained(snapshot)
     config = flan_t5_config("google/flan-t5-xl")
-    for key, value in {"d_model": 32, "d_ff": 64, "d_kv": 8, "num_heads": 4, "num_layers": 2, "num_decoder_layers": 2}.items():
+    for key, value in {
+        "d_model": 32,
+        "d_ff": 64,
+        "d_kv": 8,
+        "num_heads": 4,
+        "num_layers": 2,
+        "num_decoder_layers": 2,
+    }.items():
         setattr(config, key, value)
     config.architectures = ["T5ForConditionalGeneration"]
     torch.manual_seed(0)
     model = T5ForConditionalGeneration(config)
-    model.save_pretrained(snapshot, max_shard_size="2MB")  # two shards and an index, as on the hub
-    GenerationConfig(decoder_start_token_id=0, eos_token_id=1, pad_token_id=0).save_pretrained(snapshot)
+    model.save_pretrained(
+        snapshot, max_shard_size="2MB"
+    )  # two shards and an index, as on the hub
+    GenerationConfig(
+        decoder_start_token_id=0, eos_token_id=1, pad_token_id=0
+    ).save_pretrained(snapshot)
 
 
 def build_stand_in_mirror(folder: Path) -> Path:
@@ -139,7 +206,9 @@ def build_stand_in_mirror(folder: Path) -> Path:
         "archive": {"file": str(archive.relative_to(folder)), "sha1": sha1},
         "models": ["microsoft/mdeberta-v3-base", "google/flan-t5-xl"],
     }
-    (folder / mirror.MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    (folder / mirror.MANIFEST).write_text(
+        json.dumps(manifest, indent=2) + "\n"
+    )
     return folder
 
 
@@ -147,7 +216,9 @@ def _main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     folder = build_stand_in_mirror(parser.parse_args().folder)
-    print(f"stand-in mirror: {folder} ({mirror.folder_size(folder) / 2**20:.0f} MiB)")
+    print(
+        f"stand-in mirror: {folder} ({mirror.folder_size(folder) / 2**20:.0f} MiB)"
+    )
 
 
 if __name__ == "__main__":

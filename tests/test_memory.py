@@ -13,24 +13,34 @@ BUFFER_BYTES = 300 * 1024**2  # 0.29 GiB
 
 
 def _allocate() -> np.ndarray:
-    return np.ones(BUFFER_BYTES // 8)  # ones, not empty: every page is touched and resident
+    return np.ones(
+        BUFFER_BYTES // 8
+    )  # ones, not empty: every page is touched and resident
 
 
 @pytest.fixture
 def no_proc(monkeypatch, tmp_path):
-    monkeypatch.setattr(memory, "_PROC_STATUS", tmp_path / "no-proc" / "status")
-    monkeypatch.setattr(memory, "_PROC_CLEAR_REFS", tmp_path / "no-proc" / "clear_refs")
+    monkeypatch.setattr(
+        memory, "_PROC_STATUS", tmp_path / "no-proc" / "status"
+    )
+    monkeypatch.setattr(
+        memory, "_PROC_CLEAR_REFS", tmp_path / "no-proc" / "clear_refs"
+    )
 
 
 def _kernel_peak_available() -> bool:
     return memory._PROC_STATUS.exists() and memory._reset_process_peak()
 
 
-needs_proc = pytest.mark.skipif(not _kernel_peak_available(), reason="needs /proc/self/clear_refs (Linux)")
+needs_proc = pytest.mark.skipif(
+    not _kernel_peak_available(), reason="needs /proc/self/clear_refs (Linux)"
+)
 
 
 def test_process_rss_matches_psutil():
-    assert process_rss_gib() == pytest.approx(psutil.Process().memory_info().rss / 1024**3, abs=0.05)
+    assert process_rss_gib() == pytest.approx(
+        psutil.Process().memory_info().rss / 1024**3, abs=0.05
+    )
 
 
 def test_process_rss_sees_an_allocation():
@@ -49,18 +59,24 @@ def test_cpu_peak_of_a_block():
     assert monitor.device == "cpu"
     assert "VmHWM" in monitor.method
     assert monitor.peak_gib - monitor.baseline_gib >= 0.25
-    assert monitor.peak_above_baseline_gib == pytest.approx(monitor.peak_gib - monitor.baseline_gib)
+    assert monitor.peak_above_baseline_gib == pytest.approx(
+        monitor.peak_gib - monitor.baseline_gib
+    )
     assert monitor.peak_gib >= max(gib for _, gib in monitor.samples)
     assert "alloc" in repr(monitor)
 
 
 @needs_proc
 def test_kernel_peak_catches_what_sampling_misses(monkeypatch):
-    monkeypatch.setattr(MemoryMonitor, "_sample", lambda self: None)  # no sampling thread at all
+    monkeypatch.setattr(
+        MemoryMonitor, "_sample", lambda self: None
+    )  # no sampling thread at all
     with MemoryMonitor(device="cpu") as monitor:
         buffer = _allocate()
         del buffer
-    assert max(gib for _, gib in monitor.samples) - monitor.baseline_gib < 0.2  # the buffer was gone
+    assert (
+        max(gib for _, gib in monitor.samples) - monitor.baseline_gib < 0.2
+    )  # the buffer was gone
     assert monitor.peak_gib - monitor.baseline_gib >= 0.25  # VmHWM saw it
 
 
@@ -88,8 +104,12 @@ def test_monitor_can_be_used_twice():
 
 def test_without_proc_falls_back_to_psutil_and_sampling(no_proc):
     assert not memory._PROC_STATUS.exists()
-    rss = process_rss_gib()  # would raise FileNotFoundError if it read the missing file
-    assert rss == pytest.approx(psutil.Process().memory_info().rss / 1024**3, abs=0.05)
+    rss = (
+        process_rss_gib()
+    )  # would raise FileNotFoundError if it read the missing file
+    assert rss == pytest.approx(
+        psutil.Process().memory_info().rss / 1024**3, abs=0.05
+    )
     with MemoryMonitor(device="cpu", interval=0.01) as monitor:
         buffer = _allocate()
         time.sleep(0.1)
@@ -98,8 +118,12 @@ def test_without_proc_falls_back_to_psutil_and_sampling(no_proc):
     assert monitor.peak_gib - monitor.baseline_gib >= 0.25
 
 
-def test_without_permission_to_reset_falls_back_to_sampling(monkeypatch, tmp_path):
-    monkeypatch.setattr(memory, "_PROC_CLEAR_REFS", tmp_path / "missing-folder" / "clear_refs")
+def test_without_permission_to_reset_falls_back_to_sampling(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setattr(
+        memory, "_PROC_CLEAR_REFS", tmp_path / "missing-folder" / "clear_refs"
+    )
     with MemoryMonitor(device="cpu", interval=0.01) as monitor:
         pass
     assert "sampling" in monitor.method and "VmHWM" not in monitor.method
@@ -114,7 +138,9 @@ def test_invalid_device(device):
 def test_default_device_on_this_machine():
     import torch
 
-    assert MemoryMonitor().device == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert MemoryMonitor().device == (
+        "cuda" if torch.cuda.is_available() else "cpu"
+    )
 
 
 def test_proc_status_reader_reports_missing_field(tmp_path, monkeypatch):
@@ -126,7 +152,6 @@ def test_proc_status_reader_reports_missing_field(tmp_path, monkeypatch):
         memory._proc_status_kib("VmHWM")
 
 
-
 def test_tensor_tracker_counts_live_storages_and_their_peak():
     import torch
 
@@ -134,7 +159,9 @@ def test_tensor_tracker_counts_live_storages_and_their_peak():
 
     existing = torch.zeros(1000)  # 4000 bytes
     tracker = TensorMemoryTracker()
-    tracker.add([existing, existing[:10], "not a tensor"])  # a view shares its storage: counted once
+    tracker.add(
+        [existing, existing[:10], "not a tensor"]
+    )  # a view shares its storage: counted once
     assert tracker.current_bytes == 4000
     with tracker:
         a = torch.ones(2000)  # +8000
@@ -151,12 +178,16 @@ def test_monitor_tracks_tensors_of_a_training_step():
     import torch
 
     layer = torch.nn.Linear(256, 256)
-    with MemoryMonitor(track_tensors=True, existing=layer.parameters(), device="cpu") as monitor:
+    with MemoryMonitor(
+        track_tensors=True, existing=layer.parameters(), device="cpu"
+    ) as monitor:
         layer(torch.ones(64, 256)).sum().backward()
     weights = (256 * 256 + 256) * 4
     # the peak is in the backward pass: weights, their gradients, and the saved input
     # (the output was freed once summed), and two 4-byte scalars: the loss and its gradient
-    assert monitor.tensor_peak_gib * 1024**3 == 2 * weights + 64 * 256 * 4 + 2 * 4
+    assert (
+        monitor.tensor_peak_gib * 1024**3 == 2 * weights + 64 * 256 * 4 + 2 * 4
+    )
     untracked = MemoryMonitor(device="cpu")
     with untracked:
         pass

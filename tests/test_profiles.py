@@ -15,7 +15,13 @@ def no_env(monkeypatch):
 
 @pytest.mark.parametrize(
     ("given", "expected"),
-    [("tiny", "tiny"), ("full", "full"), ("TINY", "tiny"), ("Full", "full"), (" full\n", "full")],
+    [
+        ("tiny", "tiny"),
+        ("full", "full"),
+        ("TINY", "tiny"),
+        ("Full", "full"),
+        (" full\n", "full"),
+    ],
     ids=["tiny", "full", "upper", "capitalised", "padded"],
 )
 def test_get_profile_by_name(no_env, given, expected):
@@ -34,11 +40,17 @@ def test_profiles_differ_as_the_design_says(no_env):
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [("tiny", "tiny"), ("FULL", "full"), ("  Tiny ", "tiny")], ids=["tiny", "upper", "padded"]
+    ("value", "expected"),
+    [("tiny", "tiny"), ("FULL", "full"), ("  Tiny ", "tiny")],
+    ids=["tiny", "upper", "padded"],
 )
 def test_get_profile_from_environment(monkeypatch, value, expected):
     monkeypatch.setenv(PROFILE_ENV, value)
-    monkeypatch.setattr(profiles, "_cuda_available", lambda: pytest.fail("CUDA must not be consulted"))
+    monkeypatch.setattr(
+        profiles,
+        "_cuda_available",
+        lambda: pytest.fail("CUDA must not be consulted"),
+    )
     assert get_profile().name == expected
 
 
@@ -47,7 +59,9 @@ def test_argument_wins_over_environment(monkeypatch):
     assert get_profile("tiny").name == "tiny"
 
 
-@pytest.mark.parametrize(("cuda", "expected"), [(True, "full"), (False, "tiny")])
+@pytest.mark.parametrize(
+    ("cuda", "expected"), [(True, "full"), (False, "tiny")]
+)
 def test_get_profile_auto_follows_cuda(no_env, monkeypatch, cuda, expected):
     monkeypatch.setattr(profiles, "_cuda_available", lambda: cuda)
     assert get_profile().name == expected
@@ -97,12 +111,19 @@ def test_hyperparameters_checkpoint_and_settings():
     assert hp["model.hf_text.checkpoint_name"] == "some/other-model"
     assert hp["optim.peft"] == "ia3_bias" and hp["optim.max_epochs"] == 1
     assert hp["env.per_gpu_batch_size"] == 4
-    assert settings == {"optim.peft": "ia3_bias", "optim.max_epochs": 1}  # input not modified
+    assert settings == {
+        "optim.peft": "ia3_bias",
+        "optim.max_epochs": 1,
+    }  # input not modified
 
 
 def test_settings_override_profile_values():
     hp = get_profile("full").hyperparameters(
-        {"env.per_gpu_batch_size": 1, "model.hf_text.text_trivial_aug_maxscale": 0.1, "model.hf_text.checkpoint_name": "x"}
+        {
+            "env.per_gpu_batch_size": 1,
+            "model.hf_text.text_trivial_aug_maxscale": 0.1,
+            "model.hf_text.checkpoint_name": "x",
+        }
     )
     assert hp["env.per_gpu_batch_size"] == 1
     assert hp["model.hf_text.text_trivial_aug_maxscale"] == 0.1
@@ -111,16 +132,23 @@ def test_settings_override_profile_values():
 
 def test_hyperparameters_refuse_old_keys():
     with pytest.raises(ValueError, match="migrate_hyperparameters") as error:
-        get_profile("full").hyperparameters({"optimization.learning_rate": 1e-3, "optim.max_epochs": 1})
+        get_profile("full").hyperparameters(
+            {"optimization.learning_rate": 1e-3, "optim.max_epochs": 1}
+        )
     assert "optimization.learning_rate" in str(error.value)
     assert "optim.max_epochs" not in str(error.value)
 
 
-@pytest.mark.filterwarnings("ignore::helpers.hyperparameters.RenamedKeyWarning")
+@pytest.mark.filterwarnings(
+    "ignore::helpers.hyperparameters.RenamedKeyWarning"
+)
 def test_profile_hyperparameters_are_accepted_by_autogluon():
     from autogluon.multimodal.utils.config import get_config
 
-    old = {"optimization.efficient_finetune": "ia3_bias", "optimization.max_epochs": 1}
+    old = {
+        "optimization.efficient_finetune": "ia3_bias",
+        "optimization.max_epochs": 1,
+    }
     hp = get_profile("full").hyperparameters(migrate_hyperparameters(old))
     config = get_config(problem_type="binary", presets=None, overrides=hp)
     assert config.model.hf_text.checkpoint_name == "microsoft/mdeberta-v3-base"
@@ -135,30 +163,44 @@ def test_profile_hyperparameters_are_accepted_by_autogluon():
 def test_full_shows_progress_tiny_stays_quiet():
     from huggingface_hub.utils import are_progress_bars_disabled
 
-    assert get_profile("full").show_progress and not are_progress_bars_disabled()
-    assert not get_profile("tiny").show_progress and are_progress_bars_disabled()
+    assert (
+        get_profile("full").show_progress and not are_progress_bars_disabled()
+    )
+    assert (
+        not get_profile("tiny").show_progress and are_progress_bars_disabled()
+    )
 
 
 @pytest.mark.parametrize("name", ["tiny", "full"])
-def test_score_claims_are_asserted_without_a_stand_in_mirror(name, monkeypatch, capsys):
+def test_score_claims_are_asserted_without_a_stand_in_mirror(
+    name, monkeypatch, capsys
+):
     monkeypatch.delenv("PEFT_BOOK_MIRROR", raising=False)
     assert get_profile(name).asserts_scores("English ROC-AUC above 0.9")
     assert capsys.readouterr().out == ""
 
 
-@pytest.mark.parametrize(("value", "on"), [("", False), ("0", False), ("1", True), (" 1 ", True)])
+@pytest.mark.parametrize(
+    ("value", "on"), [("", False), ("0", False), ("1", True), (" 1 ", True)]
+)
 def test_cpu_rehearsal_switch(monkeypatch, value, on):
     monkeypatch.setenv(profiles.REHEARSAL_ENV, value)
     profile = get_profile("full")
     assert profile.cpu_rehearsal is on
-    assert profile.measured_blocks == (profiles.REHEARSAL_BLOCKS if on else None)
+    assert profile.measured_blocks == (
+        profiles.REHEARSAL_BLOCKS if on else None
+    )
     hp = profile.hyperparameters({"optim.max_epochs": 2})
-    assert hp.get("optim.max_steps") == (profiles.REHEARSAL_MAX_STEPS if on else None)
+    assert hp.get("optim.max_steps") == (
+        profiles.REHEARSAL_MAX_STEPS if on else None
+    )
     assert hp["optim.max_epochs"] == 2
 
 
 @pytest.mark.parametrize("value", ["yes", "2", "true"])
 def test_cpu_rehearsal_switch_refuses_other_values(monkeypatch, value):
     monkeypatch.setenv(profiles.REHEARSAL_ENV, value)
-    with pytest.raises(ValueError, match=f"{profiles.REHEARSAL_ENV} must be 1.*{value}"):
+    with pytest.raises(
+        ValueError, match=f"{profiles.REHEARSAL_ENV} must be 1.*{value}"
+    ):
         get_profile("full").cpu_rehearsal

@@ -8,20 +8,30 @@ import pytest
 from helpers.evaluation import evaluate_by_language, language_names
 from helpers.results import load_results, results_dir, save_results
 
-
 # --- results --------------------------------------------------------------------------
 
 
 def test_save_and_load_roundtrip(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    record = {"roc_auc": {"English": 0.91, "German": 0.5}, "trainable": 178946, "peak_gib": 1.25, "note": "ünïcode"}
+    record = {
+        "roc_auc": {"English": 0.91, "German": 0.5},
+        "trainable": 178946,
+        "peak_gib": 1.25,
+        "note": "ünïcode",
+    }
     path = save_results("01_multilingual_baseline", "tiny", record)
-    assert path == tmp_path / "results" / "tiny" / "01_multilingual_baseline.json"
+    assert (
+        path == tmp_path / "results" / "tiny" / "01_multilingual_baseline.json"
+    )
     assert load_results("01_multilingual_baseline", "tiny") == record
     assert json.loads(path.read_text()) == record
     assert path.read_text().endswith("}\n")
-    assert list(json.loads(path.read_text())) == sorted(record)  # keys sorted: stable diffs
-    assert sorted(p.name for p in path.parent.iterdir()) == ["01_multilingual_baseline.json"]  # no .part left
+    assert list(json.loads(path.read_text())) == sorted(
+        record
+    )  # keys sorted: stable diffs
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "01_multilingual_baseline.json"
+    ]  # no .part left
 
 
 def test_save_overwrites_and_profiles_are_separate(tmp_path, monkeypatch):
@@ -40,7 +50,11 @@ def test_load_missing_results_names_the_chapter(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError) as error:
         load_results("02_peft_ia3", "tiny")
     message = str(error.value)
-    assert "'02_peft_ia3'" in message and "'tiny'" in message and "run that chapter first" in message
+    assert (
+        "'02_peft_ia3'" in message
+        and "'tiny'" in message
+        and "run that chapter first" in message
+    )
     with pytest.raises(FileNotFoundError, match="01_multilingual_baseline"):
         load_results("01_multilingual_baseline", "full")
 
@@ -71,8 +85,14 @@ def _data():
     def frame(lang, n):
         return pd.DataFrame({"label": [0, 1] * n, "text": [lang] * (2 * n)})
 
-    return {"en_train": frame("en", 5), "en_test": frame("en", 2), "de_test": frame("de", 2),
-            "fr_test": frame("fr", 2), "jp_test": frame("jp", 2), "de_train": frame("de", 3)}
+    return {
+        "en_train": frame("en", 5),
+        "en_test": frame("en", 2),
+        "de_test": frame("de", 2),
+        "fr_test": frame("fr", 2),
+        "jp_test": frame("jp", 2),
+        "de_train": frame("de", 3),
+    }
 
 
 def test_evaluate_by_language():
@@ -86,9 +106,17 @@ def test_evaluate_by_language():
     assert table.loc["Japanese", "roc_auc"] == 0.51
     evaluated = [frame for frame, _ in predictor.calls]
     assert len(evaluated) == 4
-    assert all(any(frame is data[key] for frame in evaluated) for key in ("en_test", "de_test", "fr_test", "jp_test"))
-    assert not any(frame is data["en_train"] or frame is data["de_train"] for frame in evaluated)
-    assert all(metrics == ["roc_auc", "accuracy"] for _, metrics in predictor.calls)
+    assert all(
+        any(frame is data[key] for frame in evaluated)
+        for key in ("en_test", "de_test", "fr_test", "jp_test")
+    )
+    assert not any(
+        frame is data["en_train"] or frame is data["de_train"]
+        for frame in evaluated
+    )
+    assert all(
+        metrics == ["roc_auc", "accuracy"] for _, metrics in predictor.calls
+    )
 
 
 def test_evaluate_by_language_custom_metrics_and_unknown_codes():
@@ -101,7 +129,17 @@ def test_evaluate_by_language_custom_metrics_and_unknown_codes():
 
 
 def test_language_names_follow_the_data():
-    assert language_names(_data()) == ["English", "German", "French", "Japanese"]
-    real = {"en_train": None, "en_test": None, "de_test": None, "jp_test": None}  # the full profile's data
+    assert language_names(_data()) == [
+        "English",
+        "German",
+        "French",
+        "Japanese",
+    ]
+    real = {
+        "en_train": None,
+        "en_test": None,
+        "de_test": None,
+        "jp_test": None,
+    }  # the full profile's data
     assert language_names(real) == ["English", "German", "Japanese"]
     assert language_names({"xx_test": None}) == ["xx"]

@@ -46,15 +46,25 @@ def test_tiny_keys_columns_and_sizes(tiny_data):
         assert list(frame.columns) == ["label", "text"], key
         assert frame["label"].dtype.kind == "i", key
         assert set(frame["label"]) == {0, 1}, key
-        assert frame["text"].map(lambda t: isinstance(t, str) and len(t) > 0).all(), key
-        assert len(frame) == (profile.n_train if key == "en_train" else profile.n_test), key
+        assert (
+            frame["text"]
+            .map(lambda t: isinstance(t, str) and len(t) > 0)
+            .all()
+        ), key
+        assert len(frame) == (
+            profile.n_train if key == "en_train" else profile.n_test
+        ), key
 
 
 def test_sizes_follow_the_profile():
     small = dataclasses.replace(get_profile("tiny"), n_train=10, n_test=4)
     data = load_reviews(small)
     assert {key: len(frame) for key, frame in data.items()} == {
-        "en_train": 10, "en_test": 4, "de_test": 4, "fr_test": 4, "jp_test": 4
+        "en_train": 10,
+        "en_test": 4,
+        "de_test": 4,
+        "fr_test": 4,
+        "jp_test": 4,
     }
 
 
@@ -77,7 +87,10 @@ def test_same_seed_same_reviews_other_seed_other_reviews(tiny_data):
     for key in TINY_KEYS:
         pd.testing.assert_frame_equal(tiny_data[key], again[key])
     same = generate_reviews(n_train=50, n_test=20, seed=5)
-    pd.testing.assert_frame_equal(same["fr_test"], generate_reviews(n_train=50, n_test=20, seed=5)["fr_test"])
+    pd.testing.assert_frame_equal(
+        same["fr_test"],
+        generate_reviews(n_train=50, n_test=20, seed=5)["fr_test"],
+    )
     other = generate_reviews(n_train=50, n_test=20, seed=6)
     for key in TINY_KEYS:
         assert not same[key]["text"].equals(other[key]["text"]), key
@@ -89,18 +102,32 @@ def test_load_reviews_tiny_uses_the_tutorial_seed(tiny_data):
 
 
 def test_languages_use_their_own_words(tiny_data):
-    vocabulary = {key: {w for t in frame["text"] for w in re.findall(r"\w+", t.lower())} for key, frame in tiny_data.items()}
-    assert vocabulary["en_train"] == vocabulary["en_test"]  # same language, same templates
-    for a, b in itertools.combinations(["en_test", "de_test", "fr_test", "jp_test"], 2):
-        shared = len(vocabulary[a] & vocabulary[b]) / len(vocabulary[a] | vocabulary[b])
+    vocabulary = {
+        key: {w for t in frame["text"] for w in re.findall(r"\w+", t.lower())}
+        for key, frame in tiny_data.items()
+    }
+    assert (
+        vocabulary["en_train"] == vocabulary["en_test"]
+    )  # same language, same templates
+    for a, b in itertools.combinations(
+        ["en_test", "de_test", "fr_test", "jp_test"], 2
+    ):
+        shared = len(vocabulary[a] & vocabulary[b]) / len(
+            vocabulary[a] | vocabulary[b]
+        )
         assert shared < 0.05, (a, b)
     japanese = tiny_data["jp_test"]["text"]
     assert japanese.str.contains(r"[\u3040-\u30ff\u4e00-\u9fff]").all()
-    assert not japanese.str.contains(r"[A-Za-z ]").any()  # no Latin letters; sentences joined without spaces
+    assert not japanese.str.contains(
+        r"[A-Za-z ]"
+    ).any()  # no Latin letters; sentences joined without spaces
 
 
 def _best_length_threshold(frame: pd.DataFrame) -> tuple[float, bool]:
-    lengths, labels = frame["text"].str.len().to_numpy(), frame["label"].to_numpy()
+    lengths, labels = (
+        frame["text"].str.len().to_numpy(),
+        frame["label"].to_numpy(),
+    )
     best = (0.0, 0.0, True)
     for threshold in np.unique(lengths):
         for longer_is_positive in (True, False):
@@ -114,13 +141,22 @@ def _best_length_threshold(frame: pd.DataFrame) -> tuple[float, bool]:
 def test_length_does_not_give_away_the_label(tiny_data):
     for key, frame in tiny_data.items():
         lengths = frame["text"].str.len()
-        positive, negative = lengths[frame["label"] == 1].mean(), lengths[frame["label"] == 0].mean()
-        assert abs(positive - negative) / ((positive + negative) / 2) < 0.1, key
+        positive, negative = (
+            lengths[frame["label"] == 1].mean(),
+            lengths[frame["label"] == 0].mean(),
+        )
+        assert abs(positive - negative) / ((positive + negative) / 2) < 0.1, (
+            key
+        )
     # The best length threshold on the training set is near chance on every test set.
-    threshold, longer_is_positive = _best_length_threshold(tiny_data["en_train"])
+    threshold, longer_is_positive = _best_length_threshold(
+        tiny_data["en_train"]
+    )
     for key, frame in tiny_data.items():
         if key.endswith("_test"):
-            predicted = (frame["text"].str.len() > threshold) == longer_is_positive
+            predicted = (
+                frame["text"].str.len() > threshold
+            ) == longer_is_positive
             assert (predicted == frame["label"]).mean() < 0.62, key
 
 
@@ -128,7 +164,14 @@ def test_words_carry_the_label(tiny_data):
     train, test = tiny_data["en_train"], tiny_data["en_test"]
     # Verdict words of the English generator. A contrary remark can put a word of the other
     # side into a review, but it is always outnumbered, so each word leans clearly one way.
-    for word, label in [("love", 1), ("excellent", 1), ("perfectly", 1), ("regret", 0), ("waste", 0), ("refund", 0)]:
+    for word, label in [
+        ("love", 1),
+        ("excellent", 1),
+        ("perfectly", 1),
+        ("regret", 0),
+        ("waste", 0),
+        ("refund", 0),
+    ]:
         has = train["text"].str.lower().str.contains(rf"\b{word}\b")
         assert has.sum() >= 30, word
         assert (train.loc[has, "label"] == label).mean() > 0.75, word
@@ -137,7 +180,9 @@ def test_words_carry_the_label(tiny_data):
     from sklearn.linear_model import LogisticRegression
 
     words = CountVectorizer().fit(train["text"])
-    model = LogisticRegression(max_iter=1000).fit(words.transform(train["text"]), train["label"])
+    model = LogisticRegression(max_iter=1000).fit(
+        words.transform(train["text"]), train["label"]
+    )
     assert model.score(words.transform(test["text"]), test["label"]) > 0.95
 
 
@@ -147,7 +192,9 @@ def test_neutral_sentences_appear_in_both_classes(tiny_data):
     assert 0.3 < train.loc[has, "label"].mean() < 0.7
 
 
-@pytest.mark.parametrize(("n_train", "n_test"), [(1, 10), (10, 1), (0, 10), (10, 0), (-5, 10)])
+@pytest.mark.parametrize(
+    ("n_train", "n_test"), [(1, 10), (10, 1), (0, 10), (10, 0), (-5, 10)]
+)
 def test_generate_reviews_rejects_fewer_than_two_rows(n_train, n_test):
     with pytest.raises(ValueError, match="at least 2"):
         generate_reviews(n_train=n_train, n_test=n_test)
@@ -174,18 +221,31 @@ def source_file(tmp_path) -> Path:
 
 def test_download_verified_success(tmp_path, source_file):
     destination = tmp_path / "downloads" / "sub" / "data.bin"
-    result = download_verified(source_file.as_uri(), destination, _sha1(source_file))
+    result = download_verified(
+        source_file.as_uri(), destination, _sha1(source_file)
+    )
     assert result == destination
     assert destination.read_bytes() == source_file.read_bytes()
     assert _part_files(tmp_path / "downloads") == []
 
 
-def test_download_verified_keeps_a_good_copy_without_downloading(tmp_path, source_file, monkeypatch):
+def test_download_verified_keeps_a_good_copy_without_downloading(
+    tmp_path, source_file, monkeypatch
+):
     destination = tmp_path / "downloads" / "data.bin"
     destination.parent.mkdir()
     destination.write_bytes(source_file.read_bytes())
-    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: pytest.fail("must not download"))
-    assert download_verified("file:///nonexistent", destination, _sha1(source_file)) == destination
+    monkeypatch.setattr(
+        urllib.request,
+        "urlopen",
+        lambda *a, **k: pytest.fail("must not download"),
+    )
+    assert (
+        download_verified(
+            "file:///nonexistent", destination, _sha1(source_file)
+        )
+        == destination
+    )
 
 
 def test_download_verified_replaces_a_bad_copy(tmp_path, source_file):
@@ -201,7 +261,9 @@ def test_checksum_mismatch_leaves_nothing(tmp_path, source_file):
     with pytest.raises(ChecksumError) as error:
         download_verified(source_file.as_uri(), destination, "0" * 40)
     assert isinstance(error.value, ValueError)
-    assert _sha1(source_file) in str(error.value) and "0" * 40 in str(error.value)
+    assert _sha1(source_file) in str(error.value) and "0" * 40 in str(
+        error.value
+    )
     assert not destination.exists()
     assert list(destination.parent.iterdir()) == []  # no .part file either
 
@@ -218,7 +280,9 @@ def test_checksum_mismatch_removes_a_bad_cached_copy(tmp_path, source_file):
 def test_failed_download_leaves_no_part_file(tmp_path):
     destination = tmp_path / "downloads" / "data.bin"
     with pytest.raises(urllib.error.URLError):
-        download_verified((tmp_path / "missing.bin").as_uri(), destination, "0" * 40)
+        download_verified(
+            (tmp_path / "missing.bin").as_uri(), destination, "0" * 40
+        )
     assert list(destination.parent.iterdir()) == []
 
 
@@ -226,42 +290,67 @@ def test_failed_download_leaves_no_part_file(tmp_path):
 
 
 def test_extract_zip_safely_extracts(tmp_path, make_zip):
-    archive = make_zip(tmp_path / "a.zip", {"top.txt": "top", "sub/inner.txt": "inner", "sub/deeper/x.bin": b"\x00\x01"})
+    archive = make_zip(
+        tmp_path / "a.zip",
+        {
+            "top.txt": "top",
+            "sub/inner.txt": "inner",
+            "sub/deeper/x.bin": b"\x00\x01",
+        },
+    )
     target = tmp_path / "out" / "extracted"
     target.parent.mkdir()
     assert extract_zip_safely(archive, target) == target
     assert (target / "top.txt").read_text() == "top"
     assert (target / "sub" / "inner.txt").read_text() == "inner"
     assert (target / "sub" / "deeper" / "x.bin").read_bytes() == b"\x00\x01"
-    assert sorted(p.name for p in target.parent.iterdir()) == ["extracted"]  # no staging folder left
+    assert sorted(p.name for p in target.parent.iterdir()) == [
+        "extracted"
+    ]  # no staging folder left
 
 
 def test_extract_zip_safely_replaces_an_old_target(tmp_path, make_zip):
     target = tmp_path / "extracted"
     target.mkdir()
     (target / "old.txt").write_text("old")
-    extract_zip_safely(make_zip(tmp_path / "a.zip", {"new.txt": "new"}), target)
+    extract_zip_safely(
+        make_zip(tmp_path / "a.zip", {"new.txt": "new"}), target
+    )
     assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
 
 
-@pytest.mark.parametrize("evil", ["../evil.txt", "sub/../../evil.txt", "/tmp/evil-peft-book-test.txt"])
+@pytest.mark.parametrize(
+    "evil",
+    ["../evil.txt", "sub/../../evil.txt", "/tmp/evil-peft-book-test.txt"],
+)
 def test_extract_zip_safely_refuses_escaping_members(tmp_path, make_zip, evil):
     outside = tmp_path / "evil.txt"
-    archive = make_zip(tmp_path / "archives" / "evil.zip", {"good.txt": "good", evil: "evil"})
+    archive = make_zip(
+        tmp_path / "archives" / "evil.zip", {"good.txt": "good", evil: "evil"}
+    )
     target = tmp_path / "extracted"
     with pytest.raises(ValueError, match="outside"):
         extract_zip_safely(archive, target)
     assert not outside.exists()
     assert not Path("/tmp/evil-peft-book-test.txt").exists()
     assert not target.exists()
-    assert {p.name for p in tmp_path.iterdir()} <= {"archives", "cache", "work"}
+    assert {p.name for p in tmp_path.iterdir()} <= {
+        "archives",
+        "cache",
+        "work",
+    }
 
 
 def _valid_zip_bytes(tmp_path: Path, make_zip) -> bytes:
-    return make_zip(tmp_path / "valid.zip", {f"f{i}.txt": f"content {i} " * 200 for i in range(5)}).read_bytes()
+    return make_zip(
+        tmp_path / "valid.zip",
+        {f"f{i}.txt": f"content {i} " * 200 for i in range(5)},
+    ).read_bytes()
 
 
-@pytest.mark.parametrize("damage", ["not-a-zip", "empty", "truncated", "bad-member"])
+@pytest.mark.parametrize(
+    "damage", ["not-a-zip", "empty", "truncated", "bad-member"]
+)
 def test_extract_zip_safely_refuses_corrupt_files(tmp_path, make_zip, damage):
     archive = tmp_path / "broken.zip"
     if damage == "not-a-zip":
@@ -271,7 +360,13 @@ def test_extract_zip_safely_refuses_corrupt_files(tmp_path, make_zip, damage):
     elif damage == "truncated":
         archive.write_bytes(_valid_zip_bytes(tmp_path, make_zip)[:300])
     else:  # a stored member whose bytes changed: the CRC check fails while extracting
-        data = bytearray(make_zip(tmp_path / "valid.zip", {"a.txt": "hello world " * 100}, zipfile.ZIP_STORED).read_bytes())
+        data = bytearray(
+            make_zip(
+                tmp_path / "valid.zip",
+                {"a.txt": "hello world " * 100},
+                zipfile.ZIP_STORED,
+            ).read_bytes()
+        )
         data[data.find(b"hello") + 3] ^= 0xFF
         archive.write_bytes(bytes(data))
     target = tmp_path / "extracted"
@@ -283,19 +378,31 @@ def test_extract_zip_safely_refuses_corrupt_files(tmp_path, make_zip, damage):
 
 # --- the full profile's data path, offline -------------------------------------------------
 
-N_ROWS = {"en_train.tsv": 1200, "en_test.tsv": 300, "de_train.tsv": 250, "de_test.tsv": 300, "jp_test.tsv": 300}
+N_ROWS = {
+    "en_train.tsv": 1200,
+    "en_test.tsv": 300,
+    "de_train.tsv": 250,
+    "de_test.tsv": 300,
+    "jp_test.tsv": 300,
+}
 
 
 def _tsv(name: str, n: int) -> str:
     labels = np.random.default_rng(len(name) + n).permutation(np.arange(n) % 2)
-    return "".join(f"{label}\t{name} review number {i}, rated {'good' if label else 'bad'}\n" for i, label in enumerate(labels))
+    return "".join(
+        f"{label}\t{name} review number {i}, rated {'good' if label else 'bad'}\n"
+        for i, label in enumerate(labels)
+    )
 
 
 @pytest.fixture
 def fake_dataset(tmp_path, make_zip) -> tuple[str, str, dict[str, str]]:
     """A small zip laid out like the real one: ``<folder>/<name>.tsv``. Returns (url, sha1, tsvs)."""
     tsvs = {name: _tsv(name, N_ROWS[name]) for name in DATASET_FILES}
-    archive = make_zip(tmp_path / "server" / "reviews.zip", {f"{DATASET_FOLDER}/{name}": text for name, text in tsvs.items()})
+    archive = make_zip(
+        tmp_path / "server" / "reviews.zip",
+        {f"{DATASET_FOLDER}/{name}": text for name, text in tsvs.items()},
+    )
     return archive.as_uri(), _sha1(archive), tsvs
 
 
@@ -309,11 +416,20 @@ def _expected_sample(tmp_path: Path, tsv: str, n: int) -> pd.DataFrame:
 def test_dataset_folder_downloads_and_extracts(fake_dataset, book_cache):
     url, sha1, tsvs = fake_dataset
     folder = reviews._dataset_folder(url=url, sha1=sha1)
-    assert folder == book_cache / "data" / f"{DATASET_FOLDER}-{sha1[:10]}" / DATASET_FOLDER
+    assert (
+        folder
+        == book_cache
+        / "data"
+        / f"{DATASET_FOLDER}-{sha1[:10]}"
+        / DATASET_FOLDER
+    )
     for name, text in tsvs.items():
         assert (folder / name).read_text() == text
     # A second call uses the extracted files and downloads nothing.
-    assert reviews._dataset_folder(url="file:///nonexistent.zip", sha1=sha1) == folder
+    assert (
+        reviews._dataset_folder(url="file:///nonexistent.zip", sha1=sha1)
+        == folder
+    )
 
 
 def test_dataset_folder_checksum_mismatch(fake_dataset, book_cache):
@@ -324,13 +440,20 @@ def test_dataset_folder_checksum_mismatch(fake_dataset, book_cache):
     assert list((book_cache / "data").iterdir()) == []
 
 
-def test_dataset_folder_rejects_an_archive_without_the_files(tmp_path, make_zip):
-    archive = make_zip(tmp_path / "other.zip", {f"{DATASET_FOLDER}/en_train.tsv": "1\tgood\n", "README": "x"})
+def test_dataset_folder_rejects_an_archive_without_the_files(
+    tmp_path, make_zip
+):
+    archive = make_zip(
+        tmp_path / "other.zip",
+        {f"{DATASET_FOLDER}/en_train.tsv": "1\tgood\n", "README": "x"},
+    )
     with pytest.raises(ValueError, match="en_test.tsv"):
         reviews._dataset_folder(url=archive.as_uri(), sha1=_sha1(archive))
 
 
-def test_load_reviews_full_profile_offline(fake_dataset, monkeypatch, tmp_path):
+def test_load_reviews_full_profile_offline(
+    fake_dataset, monkeypatch, tmp_path
+):
     url, sha1, tsvs = fake_dataset
     monkeypatch.setattr(reviews, "DATASET_URL", url)
     monkeypatch.setattr(reviews, "DATASET_SHA1", sha1)
@@ -338,7 +461,10 @@ def test_load_reviews_full_profile_offline(fake_dataset, monkeypatch, tmp_path):
     data = load_reviews(profile)
     assert list(data) == ["en_train", "en_test", "de_test", "jp_test"]
     assert {key: len(frame) for key, frame in data.items()} == {
-        "en_train": profile.n_train, "en_test": profile.n_test, "de_test": profile.n_test, "jp_test": profile.n_test
+        "en_train": profile.n_train,
+        "en_test": profile.n_test,
+        "de_test": profile.n_test,
+        "jp_test": profile.n_test,
     }
     for key, frame in data.items():
         assert list(frame.columns) == ["label", "text"]
@@ -348,12 +474,18 @@ def test_load_reviews_full_profile_offline(fake_dataset, monkeypatch, tmp_path):
         expected = _expected_sample(tmp_path, tsvs[f"{key}.tsv"], len(frame))
         pd.testing.assert_frame_equal(frame, expected)
     # A random sample, not the first rows of the file.
-    rows = data["en_train"]["text"].str.extract(r"number (\d+),")[0].astype(int)
+    rows = (
+        data["en_train"]["text"].str.extract(r"number (\d+),")[0].astype(int)
+    )
     assert list(rows) != list(range(profile.n_train))
     assert rows.max() >= profile.n_train
 
     # Loading again works from the cache alone.
-    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: pytest.fail("must not download"))
+    monkeypatch.setattr(
+        urllib.request,
+        "urlopen",
+        lambda *a, **k: pytest.fail("must not download"),
+    )
     again = load_reviews(profile)
     for key in data:
         pd.testing.assert_frame_equal(data[key], again[key])

@@ -5,28 +5,51 @@ from __future__ import annotations
 import pytest
 
 import helpers
-from helpers.stepbench import StepMeasurement, measure_in_subprocess, measure_training_step
+from helpers.stepbench import (
+    StepMeasurement,
+    measure_in_subprocess,
+    measure_training_step,
+)
 
 
 def test_measure_training_step_ia3_bias_with_checkpointing():
     checkpoint = str(helpers.tiny_t5_checkpoint())
-    results = measure_training_step(checkpoint, peft="ia3_bias", gradient_checkpointing=True, batch_sizes=(1, 2), steps=1)
+    results = measure_training_step(
+        checkpoint,
+        peft="ia3_bias",
+        gradient_checkpointing=True,
+        batch_sizes=(1, 2),
+        steps=1,
+    )
     assert [r.batch_size for r in results] == [1, 2]
     for r in results:
         assert isinstance(r, StepMeasurement)
-        assert r.model == checkpoint and r.peft == "ia3_bias" and r.gradient_checkpointing is True
+        assert (
+            r.model == checkpoint
+            and r.peft == "ia3_bias"
+            and r.gradient_checkpointing is True
+        )
         assert r.seq_len == 128 and r.device == "cpu"
         assert 0 < r.trainable_params < 0.01 * r.total_params
         assert r.step_s > 0
         assert r.peak_gib > 0
-        assert r.weights_gib == pytest.approx(r.total_params * 4 / 1024**3)  # fp32
+        assert r.weights_gib == pytest.approx(
+            r.total_params * 4 / 1024**3
+        )  # fp32
     assert results[0].total_params == results[1].total_params
-    assert results[0].as_dict()["trainable_params"] == results[0].trainable_params
+    assert (
+        results[0].as_dict()["trainable_params"] == results[0].trainable_params
+    )
 
 
 def test_full_finetuning_trains_everything():
     results = measure_training_step(
-        str(helpers.tiny_t5_checkpoint()), peft=None, gradient_checkpointing=False, seq_len=16, steps=2, label="tiny"
+        str(helpers.tiny_t5_checkpoint()),
+        peft=None,
+        gradient_checkpointing=False,
+        seq_len=16,
+        steps=2,
+        label="tiny",
     )
     assert len(results) == 1
     (r,) = results
@@ -36,28 +59,54 @@ def test_full_finetuning_trains_everything():
 
 def test_measure_in_subprocess_matches_in_process(capsys):
     checkpoint = str(helpers.tiny_t5_checkpoint())
-    kwargs = dict(peft="ia3_bias", gradient_checkpointing=True, batch_sizes=(1, 2), seq_len=32, steps=1)
+    kwargs = dict(
+        peft="ia3_bias",
+        gradient_checkpointing=True,
+        batch_sizes=(1, 2),
+        seq_len=32,
+        steps=1,
+    )
     here = measure_training_step(checkpoint, **kwargs)
     there = measure_in_subprocess(checkpoint, label="tiny-t5", **kwargs)
     assert [r.batch_size for r in there] == [1, 2]
     for a, b in zip(here, there):
-        assert (b.total_params, b.trainable_params) == (a.total_params, a.trainable_params)
+        assert (b.total_params, b.trainable_params) == (
+            a.total_params,
+            a.trainable_params,
+        )
         assert b.weights_gib == a.weights_gib
-        assert b.model == "tiny-t5" and b.peft == "ia3_bias" and b.gradient_checkpointing is True
+        assert (
+            b.model == "tiny-t5"
+            and b.peft == "ia3_bias"
+            and b.gradient_checkpointing is True
+        )
         assert b.seq_len == 32 and b.step_s > 0 and b.peak_gib > 0
-        assert b.tensor_peak_gib == a.tensor_peak_gib  # exact, whichever process counts
-    assert capsys.readouterr().out.startswith("measured tiny-t5 (ia3_bias, checkpointing on, batch 1, 2) in ")
+        assert (
+            b.tensor_peak_gib == a.tensor_peak_gib
+        )  # exact, whichever process counts
+    assert capsys.readouterr().out.startswith(
+        "measured tiny-t5 (ia3_bias, checkpointing on, batch 1, 2) in "
+    )
 
 
 def test_measure_in_subprocess_reports_failure(tmp_path):
     missing = str(tmp_path / "no-such-checkpoint")
     with pytest.raises(RuntimeError) as error:
-        measure_in_subprocess(missing, peft="ia3_bias", gradient_checkpointing=False)
+        measure_in_subprocess(
+            missing, peft="ia3_bias", gradient_checkpointing=False
+        )
     message = str(error.value)
     assert f"measuring {missing} failed:" in message
-    assert "Traceback" in message and "Error" in message  # the child's traceback is included
+    assert (
+        "Traceback" in message and "Error" in message
+    )  # the child's traceback is included
     # The server survives a failed measurement: the next one works.
-    (ok,) = measure_in_subprocess(str(helpers.tiny_t5_checkpoint()), peft=None, gradient_checkpointing=False, seq_len=8)
+    (ok,) = measure_in_subprocess(
+        str(helpers.tiny_t5_checkpoint()),
+        peft=None,
+        gradient_checkpointing=False,
+        seq_len=8,
+    )
     assert ok.trainable_params == ok.total_params
 
 
@@ -65,13 +114,27 @@ def test_build_with_overrides_moves_ia3():
     from helpers.stepbench import build_autogluon_text_model
 
     checkpoint = str(helpers.tiny_t5_checkpoint())
-    default, _ = build_autogluon_text_model(checkpoint, peft="ia3", gradient_checkpointing=False)
+    default, _ = build_autogluon_text_model(
+        checkpoint, peft="ia3", gradient_checkpointing=False
+    )
     moved, _ = build_autogluon_text_model(
-        checkpoint, peft="ia3", gradient_checkpointing=False, overrides={"optim.lora.filter": ["^k$", "^v$", "^wi"]}
+        checkpoint,
+        peft="ia3",
+        gradient_checkpointing=False,
+        overrides={"optim.lora.filter": ["^k$", "^v$", "^wi"]},
     )
 
     def scaled(model):
-        return {name.split(".")[-2] for name, _ in model.named_parameters() if name.endswith("lora_b")}
+        return {
+            name.split(".")[-2]
+            for name, _ in model.named_parameters()
+            if name.endswith("lora_b")
+        }
 
     assert scaled(default) == {"q", "k", "v", "o"}
-    assert scaled(moved) == {"k", "v", "wi_0", "wi_1"}  # the tiny T5 is gated, like FLAN-T5
+    assert scaled(moved) == {
+        "k",
+        "v",
+        "wi_0",
+        "wi_1",
+    }  # the tiny T5 is gated, like FLAN-T5

@@ -11,12 +11,18 @@ import torch
 from helpers import _torchvision_compat
 
 cpu_torch_only = pytest.mark.skipif(
-    torch.version.cuda is not None, reason="the CUDA torchvision wheel only breaks next to a CPU build of torch"
+    torch.version.cuda is not None,
+    reason="the CUDA torchvision wheel only breaks next to a CPU build of torch",
 )
 
 
 def _python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_autogluon_imports_after_helpers():

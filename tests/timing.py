@@ -42,14 +42,24 @@ def reset() -> None:
 
 def summary() -> str:
     """The recorded phases as a table, and the wall-clock time since :func:`reset`."""
-    rows = [line.split("\t") for line in TIMINGS.read_text().splitlines()] if TIMINGS.is_file() else []
+    rows = (
+        [line.split("\t") for line in TIMINGS.read_text().splitlines()]
+        if TIMINGS.is_file()
+        else []
+    )
     started = [float(seconds) for phase, seconds in rows if phase == START]
-    rows = [(phase, float(seconds)) for phase, seconds in rows if phase != START]
+    rows = [
+        (phase, float(seconds)) for phase, seconds in rows if phase != START
+    ]
     width = max([len(phase) for phase, _ in rows] + [24])
     lines = [f"{'phase':<{width}}  {'time':>9}"]
-    lines += [f"{phase:<{width}}  {_minutes(seconds):>9}" for phase, seconds in rows]
+    lines += [
+        f"{phase:<{width}}  {_minutes(seconds):>9}" for phase, seconds in rows
+    ]
     if started:
-        lines.append(f"{'total (wall clock)':<{width}}  {_minutes(time.time() - started[0]):>9}")
+        lines.append(
+            f"{'total (wall clock)':<{width}}  {_minutes(time.time() - started[0]):>9}"
+        )
     return "\n".join(lines)
 
 
@@ -59,12 +69,18 @@ def _minutes(seconds: float) -> str:
 
 
 # --- pytest plugin -----------------------------------------------------------------------------
-_seconds: dict[str, float] = {}  # phase -> wall time of its items, setup and teardown included
+_seconds: dict[
+    str, float
+] = {}  # phase -> wall time of its items, setup and teardown included
 
 
 def _phase_of(nodeid: str) -> str:
     path = nodeid.split("::", 1)[0]
-    return f"notebook {Path(path).stem}" if path.endswith(".ipynb") else "unit tests"
+    return (
+        f"notebook {Path(path).stem}"
+        if path.endswith(".ipynb")
+        else "unit tests"
+    )
 
 
 def pytest_runtest_logstart(nodeid: str, location: object) -> None:
@@ -92,10 +108,18 @@ def main(argv: list[str]) -> int:
         return 0
     if len(argv) >= 4 and argv[0] == "run" and argv[2] == "--":
         start = time.perf_counter()
-        status = subprocess.call(argv[3:], close_fds=False)  # a make below keeps its jobserver
-        record(argv[1] + ("" if status == 0 else " (failed)"), time.perf_counter() - start)
+        status = subprocess.call(
+            argv[3:], close_fds=False
+        )  # a make below keeps its jobserver
+        record(
+            argv[1] + ("" if status == 0 else " (failed)"),
+            time.perf_counter() - start,
+        )
         return status
-    print("usage: python3 -m tests.timing reset | summary | run <phase> -- <command ...>", file=sys.stderr)
+    print(
+        "usage: python3 -m tests.timing reset | summary | run <phase> -- <command ...>",
+        file=sys.stderr,
+    )
     return 2
 
 
