@@ -53,13 +53,16 @@ lint: install
 	$(VENV)/bin/ruff check helpers tests
 	$(VENV)/bin/ruff format --check --quiet helpers tests
 	$(VENV)/bin/nbqa ruff $(NOTEBOOKS)
-	$(VENV)/bin/nbqa "ruff format --check --quiet" $(NOTEBOOKS)
+	$(VENV)/bin/nbqa "ruff format --check --quiet" notebooks
+	$(VENV)/bin/nbqa "ruff format --check --quiet --line-length 75" book/workshop.ipynb
+	$(VENV)/bin/nbqa "ruff check --quiet --line-length 75" book/workshop.ipynb
 
 format: install
-	$(VENV)/bin/ruff check --fix --quiet helpers tests
+	$(VENV)/bin/ruff check --fix --exit-zero --quiet helpers tests
 	$(VENV)/bin/ruff format --quiet helpers tests
-	$(VENV)/bin/nbqa "ruff check --fix --quiet" $(NOTEBOOKS)
-	$(VENV)/bin/nbqa "ruff format --quiet" $(NOTEBOOKS)
+	$(VENV)/bin/nbqa "ruff check --fix --exit-zero --quiet" $(NOTEBOOKS)
+	$(VENV)/bin/nbqa "ruff format --quiet" notebooks
+	$(VENV)/bin/nbqa "ruff format --quiet --line-length 75" book/workshop.ipynb
 
 unit-tests: install
 	PEFT_BOOK_PROFILE=tiny $(PY) -m pytest -p tests.timing tests
@@ -79,7 +82,7 @@ rehearsal: install
 #   make mirror MIRROR=/path/to/folder      then: export PEFT_BOOK_MIRROR=/path/to/folder
 mirror: install
 	@test -n "$(MIRROR)" || { echo "usage: make mirror MIRROR=/path/to/folder"; exit 2; }
-	env -u PEFT_BOOK_MIRROR -u HF_HUB_OFFLINE $(PY) -m helpers.mirror "$(MIRROR)"
+	env -u PEFT_BOOK_MIRROR -u HF_HUB_OFFLINE $(PY) -m helpers._mirror "$(MIRROR)"
 
 # Re-run the workshop guide in place after a chapter was re-run: its agenda and answers
 # are computed from the chapters' committed runs and recorded results.

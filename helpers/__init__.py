@@ -1,105 +1,93 @@
 """Helpers for the book *Billion-scale finetuning on one GPU*.
 
 ``import helpers`` first in every chapter: it makes AutoGluon importable next to a CPU
-build of torch (see :mod:`helpers._torchvision_compat`), points the Hugging Face cache
-into the book's cache folder (or at a local mirror, ``$PEFT_BOOK_MIRROR``, see
-:mod:`helpers.mirror`), and keeps library chatter out of the notebooks.
+build of torch (:mod:`helpers._torchvision_compat`), points the Hugging Face cache into the
+book's cache folder (or at a local mirror, ``$PEFT_BOOK_MIRROR``: :mod:`helpers._mirror`),
+and keeps library chatter out of the notebooks (:mod:`helpers._quiet`).
+
+The public names are grouped below by the chapter that introduces them; the book's page
+"The helpers package" lists them with what each does. Modules whose names start with an
+underscore are machinery a reader need not open: setup at import time, downloads and the
+review generator, locally built models, the measuring server, the tensor counter.
 """
 
 from __future__ import annotations
 
-from .cache import (
-    book_cache_dir,
-    clean_cache,
-    fresh_run_dir,
-    point_hf_home_at_cache,
-)
+from .cache import point_hf_home_at_cache
 
 point_hf_home_at_cache()
 
-from .mirror import MirrorError, use_mirror_for_hub  # noqa: E402
+from ._mirror import MirrorError, use_mirror_for_hub
 
 use_mirror_for_hub()  # before huggingface_hub reads its settings
 
-from . import _torchvision_compat  # noqa: E402,F401  (must precede transformers and autogluon)
-from ._quiet import quiet_library_output  # noqa: E402
+from . import _torchvision_compat  # before transformers, autogluon
+from ._quiet import quiet_library_output
 
 quiet_library_output()
 
-from .checkpoints import (  # noqa: E402
-    architecture_checkpoint,
-    flan_t5_config,
-    mdeberta_v3_base_config,
-    minilm_checkpoint,
-    tiny_t5_checkpoint,
-)  # noqa: E402
-from .evaluation import evaluate_by_language, language_names  # noqa: E402
-from .gpus import GPU_MEMORY_GIB  # noqa: E402
-from .hyperparameters import RenamedKeyWarning, migrate_hyperparameters  # noqa: E402
-from .memory import MemoryMonitor, TensorMemoryTracker  # noqa: E402
-from .parameters import count_parameters, trainable_parameter_table  # noqa: E402
-from .planner import (  # noqa: E402
+# Chapter 1: a profile, the data, one fit and what it cost
+from .cache import fresh_run_dir
+from .evaluation import evaluate_by_language, language_names
+from .memory import MemoryMonitor
+from .parameters import count_parameters
+from .plots import plot_scores_by_language
+from .profiles import Profile, get_profile
+from .results import save_results
+from .reviews import load_reviews
+
+# Chapter 2: old keys, and what ia3_bias trains
+from .hyperparameters import RenamedKeyWarning, migrate_hyperparameters
+from .parameters import trainable_parameter_table
+from .plots import plot_peak_memory, plot_trainable_parameters
+from .results import load_results
+
+# Chapter 3: FLAN-T5-XL's training steps measured
+from .cache import clean_cache
+from .gpus import GPU_MEMORY_GIB
+from .models import architecture_folder, flan_t5_config
+from .plots import plot_memory_timeline
+from .steps import StepMeasurement, measure_training_steps
+
+# Chapter 4: every method, side by side
+from .plots import plot_method_tradeoffs
+from .steps import build_autogluon_text_model
+
+# Chapter 5: will it fit?
+from .models import mdeberta_v3_base_config
+from .planner import (
     GPU_RESERVE_GIB,
     MemoryEstimate,
     estimate_training_memory,
-    training_memory_terms,
     will_it_fit,
 )
-from .plots import (  # noqa: E402
-    plot_memory_timeline,
-    plot_method_tradeoffs,
-    plot_peak_memory,
-    plot_predicted_vs_measured,
-    plot_scores_by_language,
-    plot_trainable_parameters,
-)
-from .profiles import Profile, get_profile  # noqa: E402
-from .results import load_results, save_results  # noqa: E402
-from .reviews import ChecksumError, generate_reviews, load_reviews  # noqa: E402
-from .stepbench import (  # noqa: E402
-    StepMeasurement,
-    build_autogluon_text_model,
-    measure_in_subprocess,
-)
+from .plots import plot_predicted_vs_measured
 
-__all__ = [
-    "GPU_MEMORY_GIB",
-    "GPU_RESERVE_GIB",
-    "ChecksumError",
-    "MemoryEstimate",
-    "MemoryMonitor",
-    "MirrorError",
-    "Profile",
-    "RenamedKeyWarning",
-    "StepMeasurement",
-    "TensorMemoryTracker",
-    "architecture_checkpoint",
-    "build_autogluon_text_model",
-    "book_cache_dir",
-    "clean_cache",
-    "count_parameters",
-    "estimate_training_memory",
-    "evaluate_by_language",
-    "flan_t5_config",
-    "fresh_run_dir",
-    "generate_reviews",
-    "get_profile",
-    "load_results",
-    "load_reviews",
-    "language_names",
-    "mdeberta_v3_base_config",
-    "measure_in_subprocess",
-    "migrate_hyperparameters",
-    "minilm_checkpoint",
-    "plot_memory_timeline",
-    "plot_method_tradeoffs",
-    "plot_peak_memory",
-    "plot_predicted_vs_measured",
-    "plot_scores_by_language",
-    "plot_trainable_parameters",
-    "save_results",
-    "tiny_t5_checkpoint",
-    "trainable_parameter_table",
-    "training_memory_terms",
-    "will_it_fit",
-]
+# The setup page: the cache folder, downloads and mirrors
+from .cache import book_cache_dir
+from .reviews import ChecksumError
+
+#: The public names, by the chapter that introduces them ("setup": the setup page).
+CHAPTERS: dict[str, tuple[str, ...]] = {
+    "01_multilingual_baseline": (
+        "get_profile", "Profile", "load_reviews", "fresh_run_dir", "MemoryMonitor",
+        "count_parameters", "evaluate_by_language", "language_names",
+        "plot_scores_by_language", "save_results",
+    ),
+    "02_ia3_bias": (
+        "load_results", "migrate_hyperparameters", "RenamedKeyWarning",
+        "trainable_parameter_table", "plot_trainable_parameters", "plot_peak_memory",
+    ),
+    "03_flan_t5_xl_checkpointing": (
+        "flan_t5_config", "architecture_folder", "measure_training_steps",
+        "StepMeasurement", "plot_memory_timeline", "GPU_MEMORY_GIB", "clean_cache",
+    ),
+    "04_peft_shootout": ("build_autogluon_text_model", "plot_method_tradeoffs"),
+    "05_will_it_fit": (
+        "estimate_training_memory", "MemoryEstimate", "will_it_fit",
+        "GPU_RESERVE_GIB", "mdeberta_v3_base_config", "plot_predicted_vs_measured",
+    ),
+    "setup": ("book_cache_dir", "ChecksumError", "MirrorError"),
+}  # fmt: skip
+
+__all__ = sorted(name for names in CHAPTERS.values() for name in names)

@@ -52,6 +52,20 @@ def quiet_library_output() -> None:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.set_verbosity_error()
-    from .profiles import show_download_progress
-
     show_download_progress(False)
+
+
+def show_download_progress(show: bool) -> None:
+    """Switch the Hugging Face hub's download bars and transformers' loading bars on or off."""
+    from huggingface_hub.utils import (
+        disable_progress_bars,
+        enable_progress_bars,
+    )
+    from transformers.utils import logging as transformers_logging
+
+    if show:
+        enable_progress_bars()
+        transformers_logging.enable_progress_bar()
+    else:
+        disable_progress_bars()
+        transformers_logging.disable_progress_bar()

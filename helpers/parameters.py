@@ -18,7 +18,9 @@ def count_parameters(predictor_or_module: Any) -> tuple[int, int]:
     """
     module = _module_of(predictor_or_module)
     total = sum(p.numel() for p in module.parameters())
-    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    trainable = sum(
+        p.numel() for p in module.parameters() if p.requires_grad
+    )
     return trainable, total
 
 
@@ -50,7 +52,9 @@ def trainable_parameter_table(predictor_or_module: Any):
     import pandas as pd
 
     rows: dict[str, list[int]] = {}
-    for name, parameter in _module_of(predictor_or_module).named_parameters():
+    for name, parameter in _module_of(
+        predictor_or_module
+    ).named_parameters():
         if parameter.requires_grad:
             pattern = re.sub(r"\.\d+\.", ".*.", name)
             tensors, size = rows.get(pattern, [0, 0])

@@ -24,8 +24,8 @@ from typing import Any
 from .gpus import GPU_MEMORY_GIB
 from .memory import GIB
 
-#: Strategies the model knows: ``None`` is full finetuning.
-PEFT_METHODS: tuple[str | None, ...] = (None, "ia3", "ia3_bias")
+#: Strategies the model knows: ``"full"`` is full finetuning.
+PEFT_METHODS: tuple[str, ...] = ("full", "ia3", "ia3_bias")
 
 #: Precisions (Lightning's names). Mixed precision keeps fp32 weights, gradients and
 #: optimizer states, and runs the matrix products in 16 bits.
@@ -60,18 +60,20 @@ _T5_OUTSIDE = {
 
 @dataclass(frozen=True)
 class MemoryEstimate:
-    """The terms of :func:`estimate_training_memory`, in GiB."""
+    """An estimate of training memory, term by term, in GiB; ``total_gib`` is the peak."""
 
-    weights_gib: float  #: all parameters, fp32
-    gradients_gib: float  #: one fp32 gradient per trainable parameter
-    optimizer_gib: float  #: AdamW's two fp32 moments per trainable parameter
-    activations_gib: (
-        float  #: what the forward pass keeps for the backward pass
-    )
-    transient_gib: float  #: short-lived buffers where memory peaks
-    peak_phase: (
-        str  #: "backward" (activations at their largest) or "optimizer step"
-    )
+    #: all parameters, fp32
+    weights_gib: float
+    #: one fp32 gradient per trainable parameter
+    gradients_gib: float
+    #: AdamW's two fp32 moments per trainable parameter
+    optimizer_gib: float
+    #: what the forward pass keeps for the backward pass
+    activations_gib: float
+    #: short-lived buffers where memory peaks
+    transient_gib: float
+    #: "backward" (activations at their largest) or "optimizer step"
+    peak_phase: str
 
     @property
     def total_gib(self) -> float:
@@ -147,7 +149,7 @@ def _architecture(config: Any) -> _Architecture:
 
 def _resolve_config(config_or_name: Any):
     if isinstance(config_or_name, str):
-        from .checkpoints import flan_t5_config, mdeberta_v3_base_config
+        from .models import flan_t5_config, mdeberta_v3_base_config
 
         if config_or_name == "microsoft/mdeberta-v3-base":
             return mdeberta_v3_base_config()
@@ -156,7 +158,7 @@ def _resolve_config(config_or_name: Any):
 
 
 def parameter_counts(
-    config: Any, peft: str | None, num_classes: int = 2
+    config: Any, peft: str, num_classes: int = 2
 ) -> tuple[int, int, int]:
     """``(total, trainable, largest trainable tensor)`` of AutoGluon's model for ``config``.
 
@@ -179,7 +181,7 @@ def parameter_counts(
         )
         position_bias = a.buckets * a.heads
         total = embedding + a.layers * block + position_bias + a.d + head
-        if peft is None:
+        if peft == "full":
             return total, total, max(embedding, a.d_ff * a.d)
         ia3 = a.layers * (3 * a.inner + a.d)
         bias = position_bias if peft.endswith("_bias") else 0
@@ -206,29 +208,29 @@ def parameter_counts(
         + 2 * a.d
         + head
     )
-    if peft is None:
+    if peft == "full":
         return total, total, embedding
     ia3 = a.layers * 2 * a.d
     biases = a.layers * (4 * a.d + 2 * a.d + a.d_ff + a.d) + 2 * a.d
     return total + ia3, ia3 + biases + head, max(a.d_ff, a.d * num_classes)
 
 
-def _check_peft(peft: str | None, architecture: _Architecture) -> None:
-    known = PEFT_METHODS if architecture.family == "t5" else (None, "ia3_bias")
+def _check_peft(peft: str, architecture: _Architecture) -> None:
+    known = (
+        PEFT_METHODS if architecture.family == "t5" else ("full", "ia3_bias")
+    )
     if peft not in known:
-        names = ", ".join(
-            "None (full finetuning)" if p is None else repr(p) for p in known
-        )
+        names = ", ".join(repr(p) for p in known)
         raise ValueError(
             f"no memory model for peft={peft!r} on {architecture.family}; known: {names}"
         )
 
 
 def _t5_activations(
-    a: _Architecture, peft: str | None, mixed: bool, batch: int, length: int
+    a: _Architecture, peft: str, mixed: bool, batch: int, length: int
 ) -> tuple[int, int]:
     """Bytes saved by one T5 block, and outside the blocks."""
-    full = peft is None
+    full = peft == "full"
     tokens = batch * length
     c_d, c_inner, c_ff, c_scores, c_tok, c_weight = _T5_BLOCK[full, mixed]
     matrices = 4 * a.d * a.inner + (3 if a.gated else 2) * a.d * a.d_ff
@@ -244,7 +246,7 @@ def _t5_activations(
 
 
 def _deberta_activations(
-    a: _Architecture, peft: str | None, batch: int, length: int
+    a: _Architecture, peft: str, batch: int, length: int
 ) -> tuple[int, int]:
     """Bytes saved by one DeBERTa-v3 block (fp32), and outside the blocks.
 
@@ -252,7 +254,7 @@ def _deberta_activations(
     scores over 2k relative positions (k = position_buckets), their int64 gather indices,
     and the projected position embeddings (2k x d, per sequence).
     """
-    full = peft is None
+    full = peft == "full"
     tokens, span = batch * length, 2 * a.buckets
     block = tokens * (
         (44 if full else 40) * a.d + (8 if full else 4) * a.d_ff + 16
@@ -276,17 +278,45 @@ def _deberta_activations(
     return block, outside
 
 
-def training_memory_terms(
+def estimate_training_memory(
     config: Any,
     *,
-    peft: str | None,
+    peft: str,
     gradient_checkpointing: bool,
     batch_size: int,
     seq_len: int = 128,
     precision: str = "32",
     device: str = "cuda",
 ) -> MemoryEstimate:
-    """The terms of :func:`estimate_training_memory` (same arguments), in GiB."""
+    """Estimated tensor memory of one training step of AutoGluon's text model, term by term.
+
+    ``.total_gib`` of the result is the estimated peak, in GiB.
+
+    The peak is the weights and optimizer states, plus the larger of two phases: the start
+    of the backward pass (all saved activations, and a block's gradients being formed) or
+    the optimizer step (all gradients, and AdamW's temporaries).
+
+    Parameters
+    ----------
+    config
+        A transformers config of the T5 family (``helpers.flan_t5_config(name)`` gives
+        FLAN-T5's) or of DeBERTa-v3 (``helpers.mdeberta_v3_base_config()``).
+    peft
+        ``"full"`` for full finetuning, or one of :data:`PEFT_METHODS` (DeBERTa:
+        ``"full"`` or ``"ia3_bias"``).
+    gradient_checkpointing, batch_size, seq_len
+        As in AutoGluon's hyperparameters (``seq_len`` is ``model.hf_text.max_text_len``).
+    precision
+        ``"32"``, ``"bf16-mixed"`` or ``"16-mixed"``.
+    device
+        ``"cuda"`` (AdamW updates all tensors at once) or ``"cpu"`` (one at a time).
+
+    Raises
+    ------
+    ValueError
+        For a config of another architecture, an unknown method or precision (mixed
+        precision for DeBERTa), or sizes below 1.
+    """
     a = _architecture(config)
     _check_peft(peft, a)
     if precision not in PRECISIONS:
@@ -345,59 +375,11 @@ def training_memory_terms(
     )
 
 
-def estimate_training_memory(
-    config: Any,
-    *,
-    peft: str | None,
-    gradient_checkpointing: bool,
-    batch_size: int,
-    seq_len: int = 128,
-    precision: str = "32",
-    device: str = "cuda",
-) -> float:
-    """Estimated peak tensor memory (GiB) of one training step of AutoGluon's text model.
-
-    The peak is the weights and optimizer states, plus the larger of two phases: the start
-    of the backward pass (all saved activations, and a block's gradients being formed) or
-    the optimizer step (all gradients, and AdamW's temporaries).
-
-    Parameters
-    ----------
-    config
-        A transformers config of the T5 family (``helpers.flan_t5_config(name)`` gives
-        FLAN-T5's) or of DeBERTa-v3 (``helpers.mdeberta_v3_base_config()``).
-    peft
-        ``None`` for full finetuning, or one of :data:`PEFT_METHODS` (DeBERTa: ``None`` or
-        ``"ia3_bias"``).
-    gradient_checkpointing, batch_size, seq_len
-        As in AutoGluon's hyperparameters (``seq_len`` is ``model.hf_text.max_text_len``).
-    precision
-        ``"32"``, ``"bf16-mixed"`` or ``"16-mixed"``.
-    device
-        ``"cuda"`` (AdamW updates all tensors at once) or ``"cpu"`` (one at a time).
-
-    Raises
-    ------
-    ValueError
-        For a config of another architecture, an unknown method or precision (mixed
-        precision for DeBERTa), or sizes below 1.
-    """
-    return training_memory_terms(
-        config,
-        peft=peft,
-        gradient_checkpointing=gradient_checkpointing,
-        batch_size=batch_size,
-        seq_len=seq_len,
-        precision=precision,
-        device=device,
-    ).total_gib
-
-
 def will_it_fit(
     config_or_name: Any,
     gpu: str,
     *,
-    peft: str | None,
+    peft: str,
     gradient_checkpointing: bool,
     seq_len: int = 128,
     precision: str = "32",
@@ -431,16 +413,15 @@ def will_it_fit(
             seq_len=seq_len,
             precision=precision,
         )
-        return estimate <= budget
+        return estimate.total_gib <= budget
 
     if not fits(1):
         return 0
     low, high = 1, max_batch_size
     if fits(high):
         return high
-    while (
-        high - low > 1
-    ):  # memory grows with the batch: bisect for the last batch that fits
+    # memory grows with the batch: bisect for the last batch that fits
+    while high - low > 1:
         middle = (low + high) // 2
         low, high = (middle, high) if fits(middle) else (low, middle)
     return low

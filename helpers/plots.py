@@ -272,7 +272,9 @@ def plot_predicted_vs_measured(
         label=f"within {tolerance:.0%}",
     )
     markers: dict[str, str] = {}
-    for predicted, measured, label in zip(predicted_gib, measured_gib, labels):
+    for predicted, measured, label in zip(
+        predicted_gib, measured_gib, labels
+    ):
         new = label not in markers
         marker = markers.setdefault(label, "os^Dv<>ph"[len(markers) % 9])
         ax.scatter(

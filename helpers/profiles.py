@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from . import mirror
+from . import _mirror
+from ._quiet import show_download_progress
 
 PROFILE_ENV = "PEFT_BOOK_PROFILE"
 PROFILE_NAMES = ("tiny", "full")
@@ -30,7 +31,7 @@ class Profile:
     """Everything that differs between the two scales of the book.
 
     Checkpoints are given as Hugging Face names (full) or as local folders that
-    :mod:`helpers.checkpoints` builds or locates on first use (tiny).
+    the book builds or locates on first use (tiny).
     """
 
     name: str
@@ -48,19 +49,19 @@ class Profile:
     def baseline_checkpoint(self) -> str:
         """The baseline text encoder: mDeBERTa-v3-base (full) or the bundled MiniLM (tiny)."""
         if self.name == "tiny":
-            from .checkpoints import minilm_checkpoint
+            from ._local_models import minilm_folder
 
-            return str(minilm_checkpoint())
-        return mirror.require_model(self.baseline_checkpoint_name)
+            return str(minilm_folder())
+        return _mirror.require_model(self.baseline_checkpoint_name)
 
     @property
     def large_checkpoint(self) -> str:
         """The large encoder: FLAN-T5-XL (full) or a small random-init T5 built locally (tiny)."""
         if self.name == "tiny":
-            from .checkpoints import tiny_t5_checkpoint
+            from ._local_models import tiny_t5_folder
 
-            return str(tiny_t5_checkpoint())
-        return mirror.require_model(self.large_checkpoint_name)
+            return str(tiny_t5_folder())
+        return _mirror.require_model(self.large_checkpoint_name)
 
     @property
     def cpu_rehearsal(self) -> bool:
@@ -84,7 +85,7 @@ class Profile:
         cannot learn what pretrained weights learn: then it prints that the claim was skipped
         and returns False.
         """
-        if self.name == "full" and mirror.is_stand_in():
+        if self.name == "full" and _mirror.is_stand_in():
             print(f"skipped (random stand-in weights): {claim}")
             return False
         return True
@@ -184,19 +185,3 @@ def get_profile(name: str | None = None) -> Profile:
     profile = _PROFILES[key]
     show_download_progress(profile.show_progress)
     return profile
-
-
-def show_download_progress(show: bool) -> None:
-    """Switch the Hugging Face hub's download bars and transformers' loading bars on or off."""
-    from huggingface_hub.utils import (
-        disable_progress_bars,
-        enable_progress_bars,
-    )
-    from transformers.utils import logging as transformers_logging
-
-    if show:
-        enable_progress_bars()
-        transformers_logging.enable_progress_bar()
-    else:
-        disable_progress_bars()
-        transformers_logging.disable_progress_bar()

@@ -221,7 +221,8 @@ class Tab:
             "Target.createTarget", {"url": "about:blank"}
         )["targetId"]
         self.session = browser.send(
-            "Target.attachToTarget", {"targetId": self.target, "flatten": True}
+            "Target.attachToTarget",
+            {"targetId": self.target, "flatten": True},
         )["sessionId"]
         self.events = browser.events.setdefault(self.session, queue.Queue())
         self.urls: dict[str, str] = {}  # request id -> url
@@ -296,7 +297,9 @@ class Tab:
         deadline = time.monotonic() + PAGE_TIMEOUT_S
         navigation = self.send("Page.navigate", {"url": url})
         if navigation.get("errorText"):
-            raise CDPError(f"could not open {url}: {navigation['errorText']}")
+            raise CDPError(
+                f"could not open {url}: {navigation['errorText']}"
+            )
         self.pump(lambda: self.loaded, deadline - time.monotonic())
         evaluation = self.send(
             "Runtime.evaluate",
@@ -348,10 +351,14 @@ def judge(summary: dict) -> list[str]:
     problems = [f"broken image: {src}" for src in summary["brokenImages"]]
     problems += [f"raw TeX visible: {text!r}" for text in summary["rawTex"]]
     problems += [f"TeX error: {text}" for text in summary["texErrors"]]
-    problems += [f"scrolls sideways: {what}" for what in summary["overflowing"]]
+    problems += [
+        f"scrolls sideways: {what}" for what in summary["overflowing"]
+    ]
     width, window = summary["pageWidth"]
     if width > window:
-        problems.append(f"the page is {width} px wide in a {window} px window")
+        problems.append(
+            f"the page is {width} px wide in a {window} px window"
+        )
     if summary["mathElements"] and not summary["mathJax"]:
         problems.append(
             f"{summary['mathElements']} math elements but MathJax did not load"
@@ -423,15 +430,20 @@ def main(argv: list[str] | None = None) -> int:
         old.unlink()
 
     server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site))
+        ("127.0.0.1", 0),
+        functools.partial(QuietHandler, directory=str(site)),
     )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     failed = 0
     with tempfile.TemporaryDirectory(prefix="browser-check-") as profile:
-        browser = Chromium(browser_path, Path(profile), shots / "chromium.log")
+        browser = Chromium(
+            browser_path, Path(profile), shots / "chromium.log"
+        )
         try:
-            version = browser.send("Browser.getVersion", timeout=60)["product"]
+            version = browser.send("Browser.getVersion", timeout=60)[
+                "product"
+            ]
             print(
                 f"browser_check: {version} ({browser_path}), serving {site} at {base}"
             )

@@ -97,7 +97,8 @@ class _PageParser(HTMLParser):
         elif tag == "style":
             self._in_style = True
         elif (
-            tag == "meta" and values.get("http-equiv", "").lower() == "refresh"
+            tag == "meta"
+            and values.get("http-equiv", "").lower() == "refresh"
         ):
             found = META_REFRESH_URL.search(values.get("content", ""))
             page.refresh = found.group(1).strip() if found else None
@@ -154,7 +155,9 @@ def toc_docnames(toc: Path) -> list[str]:
 
     def walk(node: object) -> list[str]:
         if isinstance(node, dict):
-            names = [str(node[key]) for key in ("root", "file") if key in node]
+            names = [
+                str(node[key]) for key in ("root", "file") if key in node
+            ]
             return names + [
                 name for value in node.values() for name in walk(value)
             ]
@@ -230,7 +233,9 @@ class SiteChecker:
         self.counts["internal references"] += 1
         target, fragment = self.resolve(source, url)
         if target is None:
-            self.problem(source, f"{what} {url} points outside the built site")
+            self.problem(
+                source, f"{what} {url} points outside the built site"
+            )
         elif not target.is_file():
             self.problem(
                 source,
@@ -309,7 +314,8 @@ class SiteChecker:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.check_site", description=__doc__.split("\n\n")[0]
+        prog="python -m tests.check_site",
+        description=__doc__.split("\n\n")[0],
     )
     parser.add_argument(
         "site", type=Path, help="the built HTML folder, e.g. _build/html"

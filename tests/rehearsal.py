@@ -86,7 +86,13 @@ def _execute(notebook: Path) -> dict:
 
 def _execute_in_subprocess(notebook: Path, env: dict[str, str]) -> dict:
     done = subprocess.run(
-        [sys.executable, "-m", "tests.rehearsal", "--execute", str(notebook)],
+        [
+            sys.executable,
+            "-m",
+            "tests.rehearsal",
+            "--execute",
+            str(notebook),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

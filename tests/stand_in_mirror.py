@@ -31,15 +31,16 @@ from pathlib import Path
 import numpy as np
 
 import helpers  # noqa: F401  (torchvision compatibility before transformers)
-from helpers import mirror
-from helpers.checkpoints import MDEBERTA_V3_BASE, flan_t5_config
-from helpers.reviews import (
+from helpers import _mirror as mirror
+from helpers._reviews_data import (
     DATASET_FOLDER,
     DATASET_SHA1,
     SAMPLE_SEED,
     _generate,
+    generate_reviews,
     sha1_of,
 )
+from helpers.models import MDEBERTA_V3_BASE, flan_t5_config
 
 #: Rows per file: more than the full profile samples (1000 training, 200 test reviews).
 ROWS = {
@@ -88,10 +89,12 @@ def _train_sentencepiece(
 ) -> Path:
     import sentencepiece as spm
 
-    frames = helpers.generate_reviews(n_train=1500, n_test=300, seed=7)
+    frames = generate_reviews(n_train=1500, n_test=300, seed=7)
     corpus = prefix.with_suffix(".txt")
     corpus.write_text(
-        "\n".join(text for frame in frames.values() for text in frame["text"]),
+        "\n".join(
+            text for frame in frames.values() for text in frame["text"]
+        ),
         encoding="utf-8",
     )
     spm.set_random_generator_seed(0)
@@ -139,7 +142,8 @@ def write_mdeberta(hub: Path, scratch: Path) -> None:
         "num_hidden_layers": 2,
     }
     config = DebertaV2Config(
-        **{**MDEBERTA_V3_BASE, **sizes}, architectures=["DebertaV2ForMaskedLM"]
+        **{**MDEBERTA_V3_BASE, **sizes},
+        architectures=["DebertaV2ForMaskedLM"],
     )
     torch.manual_seed(0)
     model = DebertaV2ForMaskedLM(config)

@@ -41,7 +41,9 @@ def _tree(root: Path) -> int:
     return sum(files.values())
 
 
-def test_book_cache_dir_follows_environment(tmp_path, monkeypatch, book_cache):
+def test_book_cache_dir_follows_environment(
+    tmp_path, monkeypatch, book_cache
+):
     assert book_cache_dir() == book_cache and book_cache.is_dir()
     monkeypatch.delenv("PEFT_BOOK_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -145,7 +147,9 @@ def test_clean_cache_leaves_link_targets_alone(tmp_path):
     folder = tmp_path / "cache-to-clean"
     size = _tree(folder)
     (folder / "link-to-folder").symlink_to(outside, target_is_directory=True)
-    (folder / "sub" / "link-to-file").symlink_to(tmp_path / "outside-file.txt")
+    (folder / "sub" / "link-to-file").symlink_to(
+        tmp_path / "outside-file.txt"
+    )
     link_sizes = (folder / "link-to-folder").lstat().st_size + (
         folder / "sub" / "link-to-file"
     ).lstat().st_size
@@ -202,9 +206,9 @@ def test_fresh_run_dir_is_new_and_under_the_cache(book_cache):
         assert path.parent == book_cache / "runs"
         assert path.parent.is_dir()
         assert not path.exists()
-        assert path.name.startswith("ch1-baseline-") and len(path.name) > len(
-            "ch1-baseline-"
-        )
+        assert path.name.startswith("ch1-baseline-") and len(
+            path.name
+        ) > len("ch1-baseline-")
 
 
 def test_fresh_run_dir_never_returns_an_existing_folder(book_cache):

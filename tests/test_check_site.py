@@ -65,7 +65,9 @@ def write_site(root: Path) -> Path:
 
 
 def problems(site: Path) -> list[str]:
-    return check_site.SiteChecker(site, site.parent.parent / "_toc.yml").run()
+    return check_site.SiteChecker(
+        site, site.parent.parent / "_toc.yml"
+    ).run()
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -257,6 +259,13 @@ def test_toc_docnames_lists_root_then_files_without_suffixes(
     ]
 
 
-def test_css_urls_reads_quoted_unquoted_and_imports_but_not_comments() -> None:
+def test_css_urls_reads_quoted_unquoted_and_imports_but_not_comments() -> (
+    None
+):
     css = "/* url(a) */ x { a: url( b.png ); b: url('c d.png'); c: url(\"e.woff\") } @import 'f.css';"
-    assert check_site.css_urls(css) == ["b.png", "c d.png", "e.woff", "f.css"]
+    assert check_site.css_urls(css) == [
+        "b.png",
+        "c d.png",
+        "e.woff",
+        "f.css",
+    ]

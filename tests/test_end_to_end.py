@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import helpers
+from helpers import _reviews_data
 from helpers.parameters import count_parameters, trainable_parameter_table
 
 
@@ -13,7 +14,7 @@ def test_fit_tiny_t5_with_ia3_bias_and_gradient_checkpointing(book_cache):
     )
 
     profile = helpers.get_profile("tiny")
-    data = helpers.generate_reviews(n_train=200, n_test=40, seed=123)
+    data = _reviews_data.generate_reviews(n_train=200, n_test=40, seed=123)
     hyperparameters = profile.hyperparameters(
         {
             "optim.peft": "ia3_bias",
@@ -26,7 +27,9 @@ def test_fit_tiny_t5_with_ia3_bias_and_gradient_checkpointing(book_cache):
     predictor = MultiModalPredictor(
         label="label", path=str(path), verbosity=0, enable_progress_bar=False
     )
-    predictor.fit(data["en_train"], hyperparameters=hyperparameters, seed=123)
+    predictor.fit(
+        data["en_train"], hyperparameters=hyperparameters, seed=123
+    )
 
     assert path.is_dir() and path.parent == book_cache / "runs"
 
@@ -43,7 +46,9 @@ def test_fit_tiny_t5_with_ia3_bias_and_gradient_checkpointing(book_cache):
     table = trainable_parameter_table(predictor)
     assert table["parameters"].sum() == trainable
     scaled = {
-        name.split(".")[-2] for name in table.index if name.endswith(".lora_b")
+        name.split(".")[-2]
+        for name in table.index
+        if name.endswith(".lora_b")
     }
     assert scaled == {"q", "k", "v", "o"}
     assert {

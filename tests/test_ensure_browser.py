@@ -44,7 +44,8 @@ def test_without_root_or_sudo_it_stops_at_once_with_the_command(tmp_path):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
     assert (
-        "sudo apt-get install -y --no-install-recommends chromium" in lines[0]
+        "sudo apt-get install -y --no-install-recommends chromium"
+        in lines[0]
     )
 
 

@@ -127,7 +127,10 @@ def test_current_keys_pass_unchanged_without_warning():
             "optimization.efficient_finetune": "lora",
             "optim.efficient_finetune": "ia3",
         },
-        {"env.eval_batch_size_ratio": 1, "env.inference_batch_size_ratio": 2},
+        {
+            "env.eval_batch_size_ratio": 1,
+            "env.inference_batch_size_ratio": 2,
+        },
         {"optimization.learning_rate": 1e-3, "optim.learning_rate": 2e-3},
     ],
 )

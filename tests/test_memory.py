@@ -33,7 +33,8 @@ def _kernel_peak_available() -> bool:
 
 
 needs_proc = pytest.mark.skipif(
-    not _kernel_peak_available(), reason="needs /proc/self/clear_refs (Linux)"
+    not _kernel_peak_available(),
+    reason="needs /proc/self/clear_refs (Linux)",
 )
 
 
@@ -122,7 +123,9 @@ def test_without_permission_to_reset_falls_back_to_sampling(
     monkeypatch, tmp_path
 ):
     monkeypatch.setattr(
-        memory, "_PROC_CLEAR_REFS", tmp_path / "missing-folder" / "clear_refs"
+        memory,
+        "_PROC_CLEAR_REFS",
+        tmp_path / "missing-folder" / "clear_refs",
     )
     with MemoryMonitor(device="cpu", interval=0.01) as monitor:
         pass
@@ -155,7 +158,7 @@ def test_proc_status_reader_reports_missing_field(tmp_path, monkeypatch):
 def test_tensor_tracker_counts_live_storages_and_their_peak():
     import torch
 
-    from helpers.memory import TensorMemoryTracker
+    from helpers._tensors import TensorMemoryTracker
 
     existing = torch.zeros(1000)  # 4000 bytes
     tracker = TensorMemoryTracker()
@@ -186,7 +189,8 @@ def test_monitor_tracks_tensors_of_a_training_step():
     # the peak is in the backward pass: weights, their gradients, and the saved input
     # (the output was freed once summed), and two 4-byte scalars: the loss and its gradient
     assert (
-        monitor.tensor_peak_gib * 1024**3 == 2 * weights + 64 * 256 * 4 + 2 * 4
+        monitor.tensor_peak_gib * 1024**3
+        == 2 * weights + 64 * 256 * 4 + 2 * 4
     )
     untracked = MemoryMonitor(device="cpu")
     with untracked:

@@ -11,17 +11,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import mirror, reviews
-from helpers.mirror import MIRROR_ENV, MirrorError
-from helpers.profiles import get_profile
-from helpers.reviews import (
+from helpers import _mirror as mirror
+from helpers import _reviews_data
+from helpers._mirror import MIRROR_ENV, MirrorError
+from helpers._reviews_data import (
     DATASET_FILES,
     DATASET_FOLDER,
     DATASET_SHA1,
     ChecksumError,
-    load_reviews,
     sha1_of,
 )
+from helpers.profiles import get_profile
+from helpers.reviews import load_reviews
 from tests.stand_in_mirror import (
     ROWS,
     build_stand_in_mirror,
@@ -78,7 +79,9 @@ def test_missing_mirror_folder_is_named_with_the_fix(monkeypatch, tmp_path):
 
 def test_a_folder_without_manifest_is_not_a_mirror(monkeypatch, tmp_path):
     monkeypatch.setenv(MIRROR_ENV, str(tmp_path))
-    with pytest.raises(MirrorError, match="not a filled mirror.*make mirror"):
+    with pytest.raises(
+        MirrorError, match="not a filled mirror.*make mirror"
+    ):
         mirror.mirror_folder()
 
 
@@ -180,7 +183,8 @@ def test_mirror_without_weights_names_the_model(
     )
     monkeypatch.setenv(MIRROR_ENV, str(folder))
     with pytest.raises(
-        MirrorError, match="no weights of the model microsoft/mdeberta-v3-base"
+        MirrorError,
+        match="no weights of the model microsoft/mdeberta-v3-base",
     ):
         get_profile("full").baseline_checkpoint
 
@@ -227,7 +231,7 @@ def test_real_mirror_archive_must_have_the_pinned_checksum(
     monkeypatch.setenv(MIRROR_ENV, str(folder))
     assert mirror.mirrored_archive(DATASET_SHA1)[1] == DATASET_SHA1
     with pytest.raises(ChecksumError, match=DATASET_SHA1):
-        reviews._dataset_folder()
+        _reviews_data.dataset_folder()
 
 
 def test_import_points_the_hub_at_the_mirror_and_offline(stand_in):
@@ -260,7 +264,7 @@ def test_import_with_a_missing_mirror_fails_clearly(tmp_path):
     assert (
         done.stderr.strip()
         .splitlines()[-1]
-        .startswith("helpers.mirror.MirrorError: PEFT_BOOK_MIRROR=")
+        .startswith("helpers._mirror.MirrorError: PEFT_BOOK_MIRROR=")
     )
     assert "make mirror" in done.stderr
 

@@ -70,7 +70,8 @@ def test_colab_badge_and_install_cell_use_the_configured_repository(
     )
     install = notebook.cells[1]
     assert install.cell_type == "code" and "google.colab" in install.source
-    assert f"git+{url}" in install.source
+    assert f'repository = "{url}"' in install.source
+    assert 'f"peft-book-helpers @ git+{repository}"' in install.source
     assert {"remove-cell", "nbval-skip"} <= set(
         install.metadata.get("tags", [])
     )
@@ -140,3 +141,27 @@ def test_colab_install_pins_equal_constraints_and_keep_colabs_torch():
     assert "torch==" + constraints["torch"] not in cell
     assert "%pip install --quiet {requirements}" in cell
     assert "Restart needed" in cell and "no restart needed" in cell
+
+
+def test_api_page_lists_every_public_name_under_its_chapter():
+    import helpers
+
+    page = (ROOT / "book" / "helpers.md").read_text()
+    tables = re.findall(r"\.\. autosummary::\n\n((?:   [\w.~]+\n)+)", page)
+    listed = [  # "~gpus.GPU_MEMORY_GIB" shows as GPU_MEMORY_GIB
+        tuple(line.strip().split(".")[-1] for line in table.splitlines())
+        for table in tables
+    ]
+    assert listed == list(helpers.CHAPTERS.values())
+    assert sorted(name for names in listed for name in names) == sorted(
+        helpers.__all__
+    )
+    for name in helpers.__all__:
+        assert re.search(
+            rf"^\.\. auto\w+:: ([\w.]+\.)?{name}$", page, re.M
+        ), name
+    for chapter in helpers.CHAPTERS:
+        assert (
+            chapter == "setup"
+            or (ROOT / "notebooks" / f"{chapter}.ipynb").is_file()
+        )

@@ -38,7 +38,13 @@ def test_accepts_an_object_that_holds_a_model_like_a_fitted_predictor():
 
 @pytest.mark.parametrize(
     "thing",
-    [object(), None, 42, [torch.nn.Parameter(torch.zeros(3))], torch.zeros(3)],
+    [
+        object(),
+        None,
+        42,
+        [torch.nn.Parameter(torch.zeros(3))],
+        torch.zeros(3),
+    ],
 )
 def test_rejects_other_objects(thing):
     with pytest.raises(
@@ -53,7 +59,9 @@ def test_rejects_an_unfitted_predictor():
     import helpers
 
     predictor = MultiModalPredictor(
-        label="label", path=str(helpers.fresh_run_dir("unfitted")), verbosity=0
+        label="label",
+        path=str(helpers.fresh_run_dir("unfitted")),
+        verbosity=0,
     )
     with pytest.raises(TypeError, match="fit the predictor first"):
         count_parameters(predictor)
@@ -94,7 +102,10 @@ def test_trainable_parameter_table_groups_layers():
 def test_trainable_parameter_table_of_a_frozen_model_is_empty():
     model = torch.nn.Linear(3, 3).requires_grad_(False)
     table = trainable_parameter_table(model)
-    assert len(table) == 0 and list(table.columns) == ["tensors", "parameters"]
+    assert len(table) == 0 and list(table.columns) == [
+        "tensors",
+        "parameters",
+    ]
 
 
 def test_trainable_parameter_table_rejects_other_objects():

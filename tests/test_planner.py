@@ -5,24 +5,26 @@ from __future__ import annotations
 import pytest
 
 import helpers
-from helpers.checkpoints import MDEBERTA_V3_BASE
+from helpers.models import MDEBERTA_V3_BASE
 from helpers.planner import (
     _T5_BLOCK,
     _T5_OUTSIDE,
     PEFT_METHODS,
     _architecture,
     _deberta_activations,
+    estimate_training_memory,
     parameter_counts,
-    training_memory_terms,
 )
-from helpers.stepbench import build_autogluon_text_model, measure_training_step
+from helpers.steps import build_autogluon_text_model, measure_here
 
 XL = helpers.flan_t5_config("google/flan-t5-xl")
 
 
-def _small_t5_folder(tmp_path, *, d=64, d_ff=128, heads=2, d_kv=16, layers=1):
+def _small_t5_folder(
+    tmp_path, *, d=64, d_ff=128, heads=2, d_kv=16, layers=1
+):
     """A FLAN-T5 architecture with chosen sizes (a real tokenizer, random weights)."""
-    source = helpers.architecture_checkpoint("google/flan-t5-small")
+    source = helpers.architecture_folder("google/flan-t5-small")
     config = helpers.flan_t5_config("google/flan-t5-small")
     (
         config.d_model,
@@ -58,7 +60,7 @@ def _small_deberta_folder(
     return config, str(tmp_path)
 
 
-@pytest.mark.parametrize("peft", [None, "ia3_bias"])
+@pytest.mark.parametrize("peft", ["full", "ia3_bias"])
 def test_deberta_parameter_counts_and_activations_match(tmp_path, peft):
     config, folder = _small_deberta_folder(
         tmp_path, d=128, d_ff=256, heads=4, layers=3, buckets=16
@@ -126,7 +128,7 @@ def _saved_bytes(
 
 
 @pytest.mark.parametrize("mixed", [False, True], ids=["fp32", "bf16-mixed"])
-@pytest.mark.parametrize("peft", [None, "ia3_bias"], ids=["full", "ia3_bias"])
+@pytest.mark.parametrize("peft", ["full", "ia3_bias"])
 def test_block_coefficients_count_the_saved_tensors(tmp_path, peft, mixed):
     """One more block adds exactly what the coefficients say (counted with saved-tensor hooks)."""
     d, d_ff, heads, d_kv, batch, length = 96, 200, 3, 24, 3, 40
@@ -146,7 +148,7 @@ def test_block_coefficients_count_the_saved_tensors(tmp_path, peft, mixed):
         one, peft, batch, length, mixed
     )
     c_d, c_inner, c_ff, c_scores, c_tok, c_weight = _T5_BLOCK[
-        peft is None, mixed
+        peft == "full", mixed
     ]
     tokens, inner = batch * length, heads * d_kv
     expected = (
@@ -158,12 +160,12 @@ def test_block_coefficients_count_the_saved_tensors(tmp_path, peft, mixed):
     if (
         not mixed
     ):  # outside the blocks: embedding, final norm, head, position buckets
-        o_d, o_tok = _T5_OUTSIDE[peft is None, False]
+        o_d, o_tok = _T5_OUTSIDE[peft == "full", False]
         outside = _saved_bytes(one, peft, batch, length, mixed) - block
         assert outside == tokens * (o_d * d + o_tok) + 8 * length**2
 
 
-@pytest.mark.parametrize("peft", [None, "ia3_bias"])
+@pytest.mark.parametrize("peft", ["full", "ia3_bias"])
 @pytest.mark.parametrize("checkpointing", [True, False])
 def test_estimate_within_ten_percent_of_a_measured_step(
     tmp_path, peft, checkpointing
@@ -171,7 +173,7 @@ def test_estimate_within_ten_percent_of_a_measured_step(
     config, folder = _small_t5_folder(
         tmp_path, d=128, d_ff=256, heads=4, d_kv=32, layers=3
     )
-    (measured,) = measure_training_step(
+    (measured,) = measure_here(
         folder,
         peft=peft,
         gradient_checkpointing=checkpointing,
@@ -186,11 +188,11 @@ def test_estimate_within_ten_percent_of_a_measured_step(
         batch_size=4,
         seq_len=64,
         device="cpu",
-    )
+    ).total_gib
     assert predicted == pytest.approx(measured.tensor_peak_gib, rel=0.10)
 
 
-@pytest.mark.parametrize("peft", [None, "ia3_bias"])
+@pytest.mark.parametrize("peft", ["full", "ia3_bias"])
 @pytest.mark.parametrize("checkpointing", [True, False])
 def test_deberta_estimate_within_ten_percent_of_a_measured_step(
     tmp_path, peft, checkpointing
@@ -198,7 +200,7 @@ def test_deberta_estimate_within_ten_percent_of_a_measured_step(
     config, folder = _small_deberta_folder(
         tmp_path, d=128, d_ff=256, heads=4, layers=3, buckets=16
     )
-    (measured,) = measure_training_step(
+    (measured,) = measure_here(
         folder,
         peft=peft,
         gradient_checkpointing=checkpointing,
@@ -213,22 +215,22 @@ def test_deberta_estimate_within_ten_percent_of_a_measured_step(
         batch_size=4,
         seq_len=64,
         device="cpu",
-    )
+    ).total_gib
     assert predicted == pytest.approx(measured.tensor_peak_gib, rel=0.10)
 
 
 def test_terms_add_up_and_grow_as_they_should():
-    small = training_memory_terms(
+    small = estimate_training_memory(
         XL, peft="ia3_bias", gradient_checkpointing=True, batch_size=1
     )
-    big = training_memory_terms(
+    big = estimate_training_memory(
         XL, peft="ia3_bias", gradient_checkpointing=True, batch_size=8
     )
-    no_ckpt = training_memory_terms(
+    no_ckpt = estimate_training_memory(
         XL, peft="ia3_bias", gradient_checkpointing=False, batch_size=8
     )
-    full = training_memory_terms(
-        XL, peft=None, gradient_checkpointing=False, batch_size=1
+    full = estimate_training_memory(
+        XL, peft="full", gradient_checkpointing=False, batch_size=1
     )
     assert small.weights_gib == pytest.approx(
         1_223_728_130 * 4 / 1024**3, rel=1e-3
@@ -240,13 +242,15 @@ def test_terms_add_up_and_grow_as_they_should():
         + big.activations_gib
         + big.transient_gib
     )
-    assert full.peak_phase == "optimizer step" and big.peak_phase == "backward"
+    assert (
+        full.peak_phase == "optimizer step" and big.peak_phase == "backward"
+    )
     assert (
         full.optimizer_gib
         == pytest.approx(2 * full.gradients_gib)
         == pytest.approx(2 * full.weights_gib, rel=1e-3)
     )
-    mixed = training_memory_terms(
+    mixed = estimate_training_memory(
         XL,
         peft="ia3_bias",
         gradient_checkpointing=False,
@@ -261,18 +265,23 @@ def test_terms_add_up_and_grow_as_they_should():
 
 def test_will_it_fit():
     t4 = helpers.will_it_fit(
-        "google/flan-t5-xl", "T4", peft="ia3_bias", gradient_checkpointing=True
+        "google/flan-t5-xl",
+        "T4",
+        peft="ia3_bias",
+        gradient_checkpointing=True,
     )
     budget = helpers.GPU_MEMORY_GIB["T4"] - helpers.GPU_RESERVE_GIB
 
     def fits(b):
         return helpers.estimate_training_memory(
             XL, peft="ia3_bias", gradient_checkpointing=True, batch_size=b
-        )
+        ).total_gib
 
     assert fits(t4) <= budget < fits(t4 + 1)
     assert (
-        helpers.will_it_fit(XL, "T4", peft=None, gradient_checkpointing=False)
+        helpers.will_it_fit(
+            XL, "T4", peft="full", gradient_checkpointing=False
+        )
         == 0
     )
     assert (
@@ -300,7 +309,7 @@ def test_will_it_fit():
             lambda: helpers.will_it_fit(
                 "google/flan-t5-xl",
                 "RTX-9090",
-                peft=None,
+                peft="full",
                 gradient_checkpointing=False,
             ),
             "unknown GPU 'RTX-9090'",
@@ -309,7 +318,7 @@ def test_will_it_fit():
             lambda: helpers.will_it_fit(
                 "google/flan-t5-huge",
                 "T4",
-                peft=None,
+                peft="full",
                 gradient_checkpointing=False,
             ),
             "unknown FLAN-T5 size",
@@ -333,7 +342,7 @@ def test_will_it_fit():
             lambda: helpers.will_it_fit(
                 "microsoft/mdeberta-v3-base",
                 "T4",
-                peft=None,
+                peft="full",
                 gradient_checkpointing=False,
                 precision="bf16-mixed",
             ),
@@ -341,14 +350,14 @@ def test_will_it_fit():
         ),
         (
             lambda: helpers.estimate_training_memory(
-                XL, peft=None, gradient_checkpointing=False, batch_size=0
+                XL, peft="full", gradient_checkpointing=False, batch_size=0
             ),
             "at least 1",
         ),
         (
             lambda: helpers.estimate_training_memory(
                 XL,
-                peft=None,
+                peft="full",
                 gradient_checkpointing=False,
                 batch_size=1,
                 precision="fp8",
@@ -358,7 +367,7 @@ def test_will_it_fit():
         (
             lambda: helpers.estimate_training_memory(
                 XL,
-                peft=None,
+                peft="full",
                 gradient_checkpointing=False,
                 batch_size=1,
                 device="tpu",
@@ -387,19 +396,22 @@ def test_non_t5_config_is_refused():
 
     with pytest.raises(ValueError, match="model_type 'bert'"):
         helpers.estimate_training_memory(
-            BertConfig(), peft=None, gradient_checkpointing=False, batch_size=1
+            BertConfig(),
+            peft="full",
+            gradient_checkpointing=False,
+            batch_size=1,
         )
     config = helpers.mdeberta_v3_base_config()
     config.share_att_key = False
     with pytest.raises(ValueError, match="this config differs"):
         helpers.estimate_training_memory(
-            config, peft=None, gradient_checkpointing=False, batch_size=1
+            config, peft="full", gradient_checkpointing=False, batch_size=1
         )
 
 
 def test_mdeberta_v3_base_config_is_the_published_one():
     config = helpers.mdeberta_v3_base_config()
-    total, _, _ = parameter_counts(config, None)
+    total, _, _ = parameter_counts(config, "full")
     assert (
         config.model_type,
         config.hidden_size,

@@ -73,7 +73,9 @@ def test_memory_timeline_draws_one_line_per_run():
     assert (
         ax.lines[0].get_linestyle() != ax.lines[1].get_linestyle()
     )  # not colour alone
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(samples)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(
+        samples
+    )
 
 
 def test_memory_timeline_refuses_an_empty_run():
@@ -100,14 +102,18 @@ def test_peak_memory_leaves_out_far_away_gpus():
         text.get_text() for text in ax.texts if "GiB" in text.get_text()
     ] == ["T4 (16 GiB)"]
     ax = plot_peak_memory({"big": 30.0})
-    shown = {text.get_text() for text in ax.texts if "GiB" in text.get_text()}
+    shown = {
+        text.get_text() for text in ax.texts if "GiB" in text.get_text()
+    }
     assert shown == {"T4 (16 GiB)", "A10G (24 GiB)", "A100-40GB (40 GiB)"}
     assert ax.get_ylim()[1] >= 40.0
 
 
 def test_peak_memory_with_chosen_gpus():
     ax = plot_peak_memory({"a": 10.0}, gpus=("L4",), title="On an L4")
-    assert [line.get_ydata()[0] for line in ax.lines] == [GPU_MEMORY_GIB["L4"]]
+    assert [line.get_ydata()[0] for line in ax.lines] == [
+        GPU_MEMORY_GIB["L4"]
+    ]
     assert ax.get_title() == "On an L4"
 
 
@@ -179,7 +185,10 @@ def test_pareto_front():
 
 
 def test_method_tradeoffs_and_predicted_vs_measured():
-    from helpers.plots import plot_method_tradeoffs, plot_predicted_vs_measured
+    from helpers.plots import (
+        plot_method_tradeoffs,
+        plot_predicted_vs_measured,
+    )
 
     table = pd.DataFrame(
         {

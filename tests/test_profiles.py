@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import profiles
-from helpers.checkpoints import minilm_checkpoint
+from helpers._local_models import minilm_folder
 from helpers.hyperparameters import migrate_hyperparameters
 from helpers.profiles import PROFILE_ENV, Profile, get_profile
 
@@ -35,7 +35,7 @@ def test_profiles_differ_as_the_design_says(no_env):
     assert full.baseline_checkpoint == "microsoft/mdeberta-v3-base"
     assert full.large_checkpoint == "google/flan-t5-xl"
     assert (full.n_train, full.n_test) == (1000, 200)
-    assert tiny.baseline_checkpoint == str(minilm_checkpoint())
+    assert tiny.baseline_checkpoint == str(minilm_folder())
     assert tiny.per_gpu_batch_size > full.per_gpu_batch_size
 
 
@@ -151,7 +151,9 @@ def test_profile_hyperparameters_are_accepted_by_autogluon():
     }
     hp = get_profile("full").hyperparameters(migrate_hyperparameters(old))
     config = get_config(problem_type="binary", presets=None, overrides=hp)
-    assert config.model.hf_text.checkpoint_name == "microsoft/mdeberta-v3-base"
+    assert (
+        config.model.hf_text.checkpoint_name == "microsoft/mdeberta-v3-base"
+    )
     assert config.model.hf_text.text_trivial_aug_maxscale == 0.0
     assert config.env.per_gpu_batch_size == 4
     assert config.optim.peft == "ia3_bias"
@@ -164,10 +166,12 @@ def test_full_shows_progress_tiny_stays_quiet():
     from huggingface_hub.utils import are_progress_bars_disabled
 
     assert (
-        get_profile("full").show_progress and not are_progress_bars_disabled()
+        get_profile("full").show_progress
+        and not are_progress_bars_disabled()
     )
     assert (
-        not get_profile("tiny").show_progress and are_progress_bars_disabled()
+        not get_profile("tiny").show_progress
+        and are_progress_bars_disabled()
     )
 
 

@@ -21,7 +21,8 @@ def test_save_and_load_roundtrip(tmp_path, monkeypatch):
     }
     path = save_results("01_multilingual_baseline", "tiny", record)
     assert (
-        path == tmp_path / "results" / "tiny" / "01_multilingual_baseline.json"
+        path
+        == tmp_path / "results" / "tiny" / "01_multilingual_baseline.json"
     )
     assert load_results("01_multilingual_baseline", "tiny") == record
     assert json.loads(path.read_text()) == record
@@ -77,7 +78,9 @@ class FakePredictor:
     def evaluate(self, frame, metrics):
         self.calls.append((frame, metrics))
         language = frame["text"].iloc[0]
-        score = {"en": 0.987654321, "de": 0.5, "fr": 0.6, "jp": 0.51}[language]
+        score = {"en": 0.987654321, "de": 0.5, "fr": 0.6, "jp": 0.51}[
+            language
+        ]
         return {metric: score for metric in metrics} | {"extra": 7.0}
 
 

@@ -15,9 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import reviews
-from helpers.profiles import get_profile
-from helpers.reviews import (
+from helpers import _reviews_data
+from helpers._reviews_data import (
     DATASET_FILES,
     DATASET_FOLDER,
     SAMPLE_SEED,
@@ -25,8 +24,9 @@ from helpers.reviews import (
     download_verified,
     extract_zip_safely,
     generate_reviews,
-    load_reviews,
 )
+from helpers.profiles import get_profile
+from helpers.reviews import load_reviews
 
 TINY_KEYS = ["en_train", "en_test", "de_test", "fr_test", "jp_test"]
 
@@ -103,7 +103,9 @@ def test_load_reviews_tiny_uses_the_tutorial_seed(tiny_data):
 
 def test_languages_use_their_own_words(tiny_data):
     vocabulary = {
-        key: {w for t in frame["text"] for w in re.findall(r"\w+", t.lower())}
+        key: {
+            w for t in frame["text"] for w in re.findall(r"\w+", t.lower())
+        }
         for key, frame in tiny_data.items()
     }
     assert (
@@ -145,9 +147,9 @@ def test_length_does_not_give_away_the_label(tiny_data):
             lengths[frame["label"] == 1].mean(),
             lengths[frame["label"] == 0].mean(),
         )
-        assert abs(positive - negative) / ((positive + negative) / 2) < 0.1, (
-            key
-        )
+        assert (
+            abs(positive - negative) / ((positive + negative) / 2) < 0.1
+        ), key
     # The best length threshold on the training set is near chance on every test set.
     threshold, longer_is_positive = _best_length_threshold(
         tiny_data["en_train"]
@@ -323,10 +325,13 @@ def test_extract_zip_safely_replaces_an_old_target(tmp_path, make_zip):
     "evil",
     ["../evil.txt", "sub/../../evil.txt", "/tmp/evil-peft-book-test.txt"],
 )
-def test_extract_zip_safely_refuses_escaping_members(tmp_path, make_zip, evil):
+def test_extract_zip_safely_refuses_escaping_members(
+    tmp_path, make_zip, evil
+):
     outside = tmp_path / "evil.txt"
     archive = make_zip(
-        tmp_path / "archives" / "evil.zip", {"good.txt": "good", evil: "evil"}
+        tmp_path / "archives" / "evil.zip",
+        {"good.txt": "good", evil: "evil"},
     )
     target = tmp_path / "extracted"
     with pytest.raises(ValueError, match="outside"):
@@ -351,7 +356,9 @@ def _valid_zip_bytes(tmp_path: Path, make_zip) -> bytes:
 @pytest.mark.parametrize(
     "damage", ["not-a-zip", "empty", "truncated", "bad-member"]
 )
-def test_extract_zip_safely_refuses_corrupt_files(tmp_path, make_zip, damage):
+def test_extract_zip_safely_refuses_corrupt_files(
+    tmp_path, make_zip, damage
+):
     archive = tmp_path / "broken.zip"
     if damage == "not-a-zip":
         archive.write_bytes(b"<html>404 Not Found</html>" * 10)
@@ -388,7 +395,9 @@ N_ROWS = {
 
 
 def _tsv(name: str, n: int) -> str:
-    labels = np.random.default_rng(len(name) + n).permutation(np.arange(n) % 2)
+    labels = np.random.default_rng(len(name) + n).permutation(
+        np.arange(n) % 2
+    )
     return "".join(
         f"{label}\t{name} review number {i}, rated {'good' if label else 'bad'}\n"
         for i, label in enumerate(labels)
@@ -415,7 +424,7 @@ def _expected_sample(tmp_path: Path, tsv: str, n: int) -> pd.DataFrame:
 
 def test_dataset_folder_downloads_and_extracts(fake_dataset, book_cache):
     url, sha1, tsvs = fake_dataset
-    folder = reviews._dataset_folder(url=url, sha1=sha1)
+    folder = _reviews_data.dataset_folder(url=url, sha1=sha1)
     assert (
         folder
         == book_cache
@@ -427,7 +436,9 @@ def test_dataset_folder_downloads_and_extracts(fake_dataset, book_cache):
         assert (folder / name).read_text() == text
     # A second call uses the extracted files and downloads nothing.
     assert (
-        reviews._dataset_folder(url="file:///nonexistent.zip", sha1=sha1)
+        _reviews_data.dataset_folder(
+            url="file:///nonexistent.zip", sha1=sha1
+        )
         == folder
     )
 
@@ -435,7 +446,7 @@ def test_dataset_folder_downloads_and_extracts(fake_dataset, book_cache):
 def test_dataset_folder_checksum_mismatch(fake_dataset, book_cache):
     url, _, _ = fake_dataset
     with pytest.raises(ChecksumError):
-        reviews._dataset_folder(url=url, sha1="f" * 40)
+        _reviews_data.dataset_folder(url=url, sha1="f" * 40)
     assert not (book_cache / "data" / DATASET_FOLDER).exists()
     assert list((book_cache / "data").iterdir()) == []
 
@@ -448,15 +459,17 @@ def test_dataset_folder_rejects_an_archive_without_the_files(
         {f"{DATASET_FOLDER}/en_train.tsv": "1\tgood\n", "README": "x"},
     )
     with pytest.raises(ValueError, match="en_test.tsv"):
-        reviews._dataset_folder(url=archive.as_uri(), sha1=_sha1(archive))
+        _reviews_data.dataset_folder(
+            url=archive.as_uri(), sha1=_sha1(archive)
+        )
 
 
 def test_load_reviews_full_profile_offline(
     fake_dataset, monkeypatch, tmp_path
 ):
     url, sha1, tsvs = fake_dataset
-    monkeypatch.setattr(reviews, "DATASET_URL", url)
-    monkeypatch.setattr(reviews, "DATASET_SHA1", sha1)
+    monkeypatch.setattr(_reviews_data, "DATASET_URL", url)
+    monkeypatch.setattr(_reviews_data, "DATASET_SHA1", sha1)
     profile = get_profile("full")
     data = load_reviews(profile)
     assert list(data) == ["en_train", "en_test", "de_test", "jp_test"]

@@ -18,7 +18,9 @@ def timings(tmp_path, monkeypatch):
 
 def test_run_records_the_phase_and_passes_on_the_exit_status(timings):
     assert timing.main(["reset"]) == 0
-    assert timing.main(["run", "ok", "--", sys.executable, "-c", "pass"]) == 0
+    assert (
+        timing.main(["run", "ok", "--", sys.executable, "-c", "pass"]) == 0
+    )
     assert (
         timing.main(
             [
@@ -32,7 +34,9 @@ def test_run_records_the_phase_and_passes_on_the_exit_status(timings):
         )
         == 3
     )
-    phases = [line.split("\t")[0] for line in timings.read_text().splitlines()]
+    phases = [
+        line.split("\t")[0] for line in timings.read_text().splitlines()
+    ]
     assert phases == [timing.START, "ok", "broken (failed)"]
 
 
@@ -63,7 +67,8 @@ def test_notebook_items_and_unit_tests_are_separate_phases():
         == "notebook 01_multilingual_baseline"
     )
     assert (
-        timing._phase_of("book/workshop.ipynb::Cell 0") == "notebook workshop"
+        timing._phase_of("book/workshop.ipynb::Cell 0")
+        == "notebook workshop"
     )
     assert timing._phase_of("tests/test_cache.py::test_x[a]") == "unit tests"
 

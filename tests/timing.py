@@ -54,7 +54,8 @@ def summary() -> str:
     width = max([len(phase) for phase, _ in rows] + [24])
     lines = [f"{'phase':<{width}}  {'time':>9}"]
     lines += [
-        f"{phase:<{width}}  {_minutes(seconds):>9}" for phase, seconds in rows
+        f"{phase:<{width}}  {_minutes(seconds):>9}"
+        for phase, seconds in rows
     ]
     if started:
         lines.append(

@@ -10,9 +10,6 @@ configuration with random weights, so FLAN-T5-XL can be measured offline on a CP
 from __future__ import annotations
 
 import gc
-import json
-import os
-import signal
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -44,14 +41,14 @@ class StepMeasurement:
 def build_autogluon_text_model(
     checkpoint: str,
     *,
-    peft: str | None,
+    peft: str,
     gradient_checkpointing: bool,
     pretrained: bool = True,
     overrides: dict[str, Any] | None = None,
 ):
     """AutoGluon's text model for binary classification with PEFT applied as ``fit`` does.
 
-    Returns ``(model, optimizer)``. ``peft=None`` means full finetuning. ``overrides`` are
+    Returns ``(model, optimizer)``. ``peft="full"`` is full finetuning. ``overrides`` are
     further AutoGluon hyperparameters, such as ``optim.lora.filter``.
     """
     import torch
@@ -70,7 +67,7 @@ def build_autogluon_text_model(
         problem_type="binary",
         presets="multilingual",
         overrides={
-            "optim.peft": peft,
+            "optim.peft": None if peft == "full" else peft,
             "model.hf_text.checkpoint_name": checkpoint,
             **(overrides or {}),
         },
@@ -85,7 +82,7 @@ def build_autogluon_text_model(
     model = apply_peft_adaptation(model, config)
     trainable_names = (
         get_peft_param_names(get_norm_layer_param_names(model), peft=peft)
-        if peft
+        if peft != "full"
         else None
     )
     groups = apply_layerwise_lr_decay(
@@ -93,7 +90,7 @@ def build_autogluon_text_model(
         lr=config.optim.lr,
         lr_decay=config.optim.lr_decay,
         weight_decay=config.optim.weight_decay,
-        peft=peft,
+        peft=None if peft == "full" else peft,
         trainable_param_names=trainable_names,
     )
     optimizer = torch.optim.AdamW(groups, lr=config.optim.lr)
@@ -103,7 +100,9 @@ def build_autogluon_text_model(
 def _optimizer_tensors(optimizer) -> list:
     """The optimizer's state tensors (AdamW's two moments and step counts, once created)."""
     return [
-        value for state in optimizer.state.values() for value in state.values()
+        value
+        for state in optimizer.state.values()
+        for value in state.values()
     ]
 
 
@@ -120,7 +119,9 @@ def _training_step(
     lengths = torch.full(
         (batch_size,), seq_len, dtype=torch.long, device=device
     )
-    labels = torch.randint(0, 2, (batch_size,), generator=generator).to(device)
+    labels = torch.randint(0, 2, (batch_size,), generator=generator).to(
+        device
+    )
     _, logits = model(tokens, segments, lengths)
     loss = torch.nn.functional.cross_entropy(logits, labels)
     loss.backward()
@@ -128,10 +129,10 @@ def _training_step(
     optimizer.zero_grad(set_to_none=True)
 
 
-def measure_training_step(
+def measure_here(
     checkpoint: str,
     *,
-    peft: str | None,
+    peft: str,
     gradient_checkpointing: bool,
     batch_sizes: tuple[int, ...] = (1,),
     seq_len: int = 128,
@@ -192,7 +193,7 @@ def measure_training_step(
         results.append(
             StepMeasurement(
                 model=label or checkpoint,
-                peft=peft or "full",
+                peft=peft,
                 gradient_checkpointing=gradient_checkpointing,
                 batch_size=batch_size,
                 seq_len=seq_len,
@@ -210,121 +211,13 @@ def measure_training_step(
     return results
 
 
-#: glibc keeps freed blocks below this size in its heap, where they can fragment and inflate
-#: the measured peak by a gigabyte from run to run; a low threshold returns big buffers to the
-#: system at once, so the measured peak is what the tensors need.
-_ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
+_server = None  # the measuring server, started on first use
 
 
-class _MeasuringServer:
-    """A process that has imported torch, transformers and AutoGluon once (seconds), and forks
-    a fresh child for each measurement: the child starts at once, from the server's clean
-    heap with no model built, and gives all its memory back when it ends.
-
-    Protocol, one JSON line each way: ``{"checkpoint": ..., "kwargs": {...}}`` in; out the
-    measurements as a list of dicts, or ``{"error": "<traceback>"}``.
-    """
-
-    def __init__(self) -> None:
-        import subprocess
-        import sys
-        import tempfile
-
-        self.log = tempfile.TemporaryFile(mode="w+")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "helpers.stepbench"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            env={**os.environ, **_ALLOCATOR_ENV},
-            start_new_session=True,
-        )
-
-    def request(
-        self, checkpoint: str, kwargs: dict[str, Any], timeout_s: float
-    ) -> list[dict] | dict:
-        import select
-
-        assert (
-            self.process.stdin is not None and self.process.stdout is not None
-        )
-        self.process.stdin.write(
-            json.dumps({"checkpoint": checkpoint, "kwargs": kwargs}) + "\n"
-        )
-        self.process.stdin.flush()
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
-        line = self.process.stdout.readline() if ready else ""
-        if not line:
-            self.close()
-            self.log.seek(0)
-            reason = (
-                f"no result after {timeout_s:.0f} s"
-                if not ready
-                else "the measuring server ended"
-            )
-            return {"error": f"{reason}\n{self.log.read()[-3000:]}"}
-        return json.loads(line)
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-
-_server: _MeasuringServer | None = None
-
-
-def _serve() -> None:
-    """The server's loop (``python -m helpers.stepbench``): fork one child per request."""
-    import sys
-    import traceback
-
-    import autogluon.multimodal  # noqa: F401  (imported once, here, for every child)
-
-    import helpers  # noqa: F401  (torchvision compatibility, quiet logs)
-
-    for line in sys.stdin:
-        request = json.loads(line)
-        reader, writer = os.pipe()
-        child = os.fork()
-        if child == 0:  # the measuring child
-            os.close(reader)
-            try:
-                kwargs = {
-                    **request["kwargs"],
-                    "batch_sizes": tuple(request["kwargs"]["batch_sizes"]),
-                }
-                answer = [
-                    r.as_dict()
-                    for r in measure_training_step(
-                        request["checkpoint"], **kwargs
-                    )
-                ]
-            except BaseException:  # noqa: BLE001  (everything goes back to the caller)
-                answer = {"error": traceback.format_exc()}
-            with os.fdopen(writer, "w") as out:
-                out.write(json.dumps(answer))
-            os._exit(0)
-        os.close(writer)
-        with os.fdopen(reader) as result:
-            text = result.read()
-        _, status = os.waitpid(child, 0)
-        if not text:
-            text = json.dumps(
-                {
-                    "error": f"the measuring process ended without a result (wait status {status}: "
-                    "killed, or out of memory?)"
-                }
-            )
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-
-
-def measure_in_subprocess(
+def measure_training_steps(
     checkpoint: str,
     *,
-    peft: str | None,
+    peft: str,
     gradient_checkpointing: bool,
     batch_sizes: tuple[int, ...] = (1,),
     seq_len: int = 128,
@@ -332,7 +225,10 @@ def measure_in_subprocess(
     label: str | None = None,
     timeout_s: float = 600,
 ) -> list[StepMeasurement]:
-    """:func:`measure_training_step` in a fresh process, with random weights.
+    """Peak memory and time of real training steps, in a fresh process.
+
+    The model is built from ``checkpoint`` with random weights (memory and time do not
+    depend on the values); :func:`measure_here` says what is measured.
 
     A fresh process starts from a clean heap, so one measurement cannot inflate the next,
     and its memory is returned to the system when it ends. (Each is forked from a server
@@ -346,6 +242,8 @@ def measure_in_subprocess(
         included.
     """
     global _server
+    from ._measuring_server import _MeasuringServer
+
     kwargs = dict(
         peft=peft,
         gradient_checkpointing=gradient_checkpointing,
@@ -362,14 +260,12 @@ def measure_in_subprocess(
         raise RuntimeError(
             f"measuring {label or checkpoint} failed:\n{answer['error'][-3000:]}"
         )
-    what = f"{peft or 'full'}, checkpointing {'on' if gradient_checkpointing else 'off'}"
+    what = (
+        f"{peft}, checkpointing {'on' if gradient_checkpointing else 'off'}"
+    )
     batches = ", ".join(map(str, batch_sizes))
     print(
         f"measured {label or checkpoint} ({what}, batch {batches}) in {time.perf_counter() - start:.0f} s",
         flush=True,
     )
     return [StepMeasurement(**record) for record in answer]
-
-
-if __name__ == "__main__":
-    _serve()

