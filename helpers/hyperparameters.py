@@ -51,7 +51,7 @@ def migrate_hyperparameters(old: dict[str, Any]) -> dict[str, Any]:
                     f"both {key!r} and its new name {new!r} are given; keep only {new!r}"
                 )
             warnings.warn(
-                f"renamed hyperparameter {key!r} -> {new!r}",
+                f"renamed {key!r} -> {new!r}",
                 RenamedKeyWarning,
                 stacklevel=2,
             )

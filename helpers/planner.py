@@ -239,9 +239,8 @@ def _t5_activations(
     o_d, o_tok = _T5_OUTSIDE[full, mixed]
     outside = tokens * (o_d * a.d + o_tok)
     if full or peft.endswith("_bias"):
-        outside += (
-            8 * length**2
-        )  # int64 relative-position buckets, kept for the trained bias table
+        # int64 relative-position buckets, kept for the trained bias table
+        outside += 8 * length**2
     return block, outside
 
 
@@ -269,12 +268,10 @@ def _deberta_activations(
         + 8 * span * a.d
         + 8 * batch * span * a.d
     )
-    outside = tokens * (
-        12 * a.d + 12 + (8 if full else 0)
-    )  # embedding, its norm, pooled output; token ids
-    outside += (
-        2 * 4 * span
-    )  # the norm statistics of the relative position embeddings
+    # embedding, its norm, pooled output; token ids
+    outside = tokens * (12 * a.d + 12 + (8 if full else 0))
+    # the norm statistics of the relative position embeddings
+    outside += 2 * 4 * span
     return block, outside
 
 

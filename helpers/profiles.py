@@ -140,7 +140,7 @@ _PROFILES = {
     ),
     "full": Profile(
         name="full",
-        description="GPU with internet: mDeBERTa-v3-base, FLAN-T5-XL, the cross-lingual Amazon reviews",
+        description="GPU and internet: mDeBERTa-v3-base, FLAN-T5-XL, real Amazon reviews",
         n_train=1000,
         n_test=200,
         n_train_large=200,

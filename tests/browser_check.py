@@ -22,6 +22,7 @@ full-page screenshot to ``<screenshots>/<page>.png`` and fails when
   ``\\command`` left in an element of class ``math``; or a page has math but no
   ``mjx-container`` (MathJax did not run), or MathJax reports a TeX error (``mjx-merror``);
 - the page throws an uncaught JavaScript exception;
+- an image has no alt text, or a file name as its alt text;
 - a reader would have to scroll sideways: a code block, output or table wider than its box
   (``scrollWidth`` above ``clientWidth``), or a page wider than the 1280-px window.
 
@@ -124,6 +125,8 @@ INSPECT_PAGE = r"""
       .map((img) => img.getAttribute("src")),
     rawTex: rawTex.slice(0, 5),
     overflowing: overflowing(),
+    altless: [...document.images].filter((img) => !img.alt.trim() || /[.](png|svg|jpe?g)$/.test(img.alt))
+      .map((img) => img.getAttribute("src")),
     pageWidth: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
     height: document.documentElement.scrollHeight,
   };
@@ -336,9 +339,8 @@ class Tab:
                 "mobile": False,
             }
             self.send("Emulation.setDeviceMetricsOverride", metrics)
-            time.sleep(
-                0.3
-            )  # let the layout and the theme's transitions settle
+            # let the layout and the theme's transitions settle
+            time.sleep(0.3)
         shot = self.send("Page.captureScreenshot", {"format": "png"})
         path.write_bytes(base64.b64decode(shot["data"]))
 

@@ -63,16 +63,13 @@ def css_urls(css: str) -> list[str]:
 class Page:
     """What one HTML page references and defines."""
 
-    resources: list[tuple[str, str]] = field(
-        default_factory=list
-    )  # (what, url): loaded with the page
-    links: list[tuple[str, str]] = field(
-        default_factory=list
-    )  # (what, url): followed by a click
+    # (what, url): loaded with the page
+    resources: list[tuple[str, str]] = field(default_factory=list)
+    # (what, url): followed by a click
+    links: list[tuple[str, str]] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
-    nav_links: list[str] = field(
-        default_factory=list
-    )  # hrefs of <a> inside <nav>
+    # hrefs of <a> inside <nav>
+    nav_links: list[str] = field(default_factory=list)
     refresh: str | None = None  # target of <meta http-equiv="refresh">
 
 

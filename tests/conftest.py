@@ -62,9 +62,8 @@ def book_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.setenv("PEFT_BOOK_CACHE", str(cache))
-    monkeypatch.setenv(
-        "HF_HOME", str(cache / "huggingface")
-    )  # seen by subprocesses
+    # seen by subprocesses
+    monkeypatch.setenv("HF_HOME", str(cache / "huggingface"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # torch in subprocesses

@@ -185,9 +185,8 @@ def write_flan_t5_xl(hub: Path, scratch: Path) -> None:
     config.architectures = ["T5ForConditionalGeneration"]
     torch.manual_seed(0)
     model = T5ForConditionalGeneration(config)
-    model.save_pretrained(
-        snapshot, max_shard_size="2MB"
-    )  # two shards and an index, as on the hub
+    # two shards and an index, as on the hub
+    model.save_pretrained(snapshot, max_shard_size="2MB")
     GenerationConfig(
         decoder_start_token_id=0, eos_token_id=1, pad_token_id=0
     ).save_pretrained(snapshot)

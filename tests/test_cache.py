@@ -58,9 +58,8 @@ def test_point_hf_home_at_cache(monkeypatch, book_cache, tmp_path):
     assert point_hf_home_at_cache() == book_cache / "huggingface"
     assert os.environ["HF_HOME"] == str(book_cache / "huggingface")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "mine"))
-    assert (
-        point_hf_home_at_cache() == tmp_path / "mine"
-    )  # a user's choice is kept
+    # a user's choice is kept
+    assert point_hf_home_at_cache() == tmp_path / "mine"
 
 
 def test_clean_cache_returns_bytes_freed(tmp_path):
@@ -153,9 +152,8 @@ def test_clean_cache_leaves_link_targets_alone(tmp_path):
     link_sizes = (folder / "link-to-folder").lstat().st_size + (
         folder / "sub" / "link-to-file"
     ).lstat().st_size
-    assert (
-        clean_cache(folder) == size + link_sizes
-    )  # links count as links, not as their targets
+    # links count as links, not as their targets
+    assert clean_cache(folder) == size + link_sizes
     assert not folder.exists() and not folder.is_symlink()
     assert (outside / "sub" / "deeper" / "c").stat().st_size == 4567
     assert (tmp_path / "outside-file.txt").read_text() == "precious"

@@ -61,9 +61,8 @@ def test_fit_tiny_t5_with_ia3_bias_and_gradient_checkpointing(book_cache):
     model = predictor._learner._model
     assert isinstance(model, HFAutoModelForTextPrediction)
     assert model.checkpoint_name == profile.large_checkpoint
-    assert model.is_t5 and not hasattr(
-        model.model, "decoder"
-    )  # AutoGluon keeps the encoder only
+    # AutoGluon keeps the encoder only
+    assert model.is_t5 and not hasattr(model.model, "decoder")
     assert model.gradient_checkpointing is True
     assert model.model.is_gradient_checkpointing
 

@@ -51,9 +51,8 @@ def test_without_root_or_sudo_it_stops_at_once_with_the_command(tmp_path):
 
 def test_sudo_that_asks_for_a_password_counts_as_no_sudo(tmp_path):
     _tool(tmp_path, "id", "echo 1000")
-    _tool(
-        tmp_path, "sudo", "exit 1"
-    )  # `sudo -n true` fails: a password would be needed
+    # `sudo -n true` fails: a password would be needed
+    _tool(tmp_path, "sudo", "exit 1")
     done = _run(tmp_path)
     assert done.returncode == 1 and "sudo apt-get" in done.stderr
 

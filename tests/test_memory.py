@@ -13,9 +13,8 @@ BUFFER_BYTES = 300 * 1024**2  # 0.29 GiB
 
 
 def _allocate() -> np.ndarray:
-    return np.ones(
-        BUFFER_BYTES // 8
-    )  # ones, not empty: every page is touched and resident
+    # ones, not empty: every page is touched and resident
+    return np.ones(BUFFER_BYTES // 8)
 
 
 @pytest.fixture
@@ -69,15 +68,15 @@ def test_cpu_peak_of_a_block():
 
 @needs_proc
 def test_kernel_peak_catches_what_sampling_misses(monkeypatch):
-    monkeypatch.setattr(
-        MemoryMonitor, "_sample", lambda self: None
-    )  # no sampling thread at all
+    # no sampling thread at all
+    monkeypatch.setattr(MemoryMonitor, "_sample", lambda self: None)
     with MemoryMonitor(device="cpu") as monitor:
         buffer = _allocate()
         del buffer
+    # the buffer was gone
     assert (
         max(gib for _, gib in monitor.samples) - monitor.baseline_gib < 0.2
-    )  # the buffer was gone
+    )
     assert monitor.peak_gib - monitor.baseline_gib >= 0.25  # VmHWM saw it
 
 
@@ -105,9 +104,8 @@ def test_monitor_can_be_used_twice():
 
 def test_without_proc_falls_back_to_psutil_and_sampling(no_proc):
     assert not memory._PROC_STATUS.exists()
-    rss = (
-        process_rss_gib()
-    )  # would raise FileNotFoundError if it read the missing file
+    # would raise FileNotFoundError if it read the missing file
+    rss = process_rss_gib()
     assert rss == pytest.approx(
         psutil.Process().memory_info().rss / 1024**3, abs=0.05
     )
@@ -162,9 +160,8 @@ def test_tensor_tracker_counts_live_storages_and_their_peak():
 
     existing = torch.zeros(1000)  # 4000 bytes
     tracker = TensorMemoryTracker()
-    tracker.add(
-        [existing, existing[:10], "not a tensor"]
-    )  # a view shares its storage: counted once
+    # a view shares its storage: counted once
+    tracker.add([existing, existing[:10], "not a tensor"])
     assert tracker.current_bytes == 4000
     with tracker:
         a = torch.ones(2000)  # +8000

@@ -105,9 +105,8 @@ def test_stand_in_has_the_real_layout(stand_in):
             .splitlines()[0]
         )
     label, text = first.split("\t")
-    assert (
-        label in {"0", "1"} and text
-    )  # headerless: the first line is a review
+    # headerless: the first line is a review
+    assert label in {"0", "1"} and text
     deberta = mirror._snapshot(stand_in, "microsoft/mdeberta-v3-base")
     t5 = mirror._snapshot(stand_in, "google/flan-t5-xl")
     assert {
@@ -143,9 +142,8 @@ def test_full_profile_reads_the_mirror_offline(
         "de_test": 200,
         "jp_test": 200,
     }
-    assert (
-        len(data["en_train"]) < ROWS["en_train"]
-    )  # a sample, as of the real files
+    # a sample, as of the real files
+    assert len(data["en_train"]) < ROWS["en_train"]
     assert data["jp_test"]["text"].str.contains("[ぁ-んァ-ン一-龥]").all()
     assert profile.baseline_checkpoint == "microsoft/mdeberta-v3-base"
     assert profile.large_checkpoint == "google/flan-t5-xl"

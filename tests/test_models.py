@@ -195,9 +195,8 @@ def test_flan_t5_xl_config():
     )
     assert config.vocab_size == 32128
     assert config.is_gated_act and config.dense_act_fn == "gelu_new"
-    assert (
-        config.scale_decoder_outputs is False
-    )  # transformers 5 keeps T5 v1.1 "tie_word_embeddings: false" here
+    # transformers 5 keeps T5 v1.1 "tie_word_embeddings: false" here
+    assert config.scale_decoder_outputs is False
 
 
 @pytest.mark.parametrize("name", list(FLAN_T5_CONFIGS))

@@ -147,7 +147,9 @@ def test_api_page_lists_every_public_name_under_its_chapter():
     import helpers
 
     page = (ROOT / "book" / "helpers.md").read_text()
-    tables = re.findall(r"\.\. autosummary::\n\n((?:   [\w.~]+\n)+)", page)
+    tables = re.findall(
+        r"\.\. autosummary::\n   :nosignatures:\n\n((?:   [\w.~]+\n)+)", page
+    )
     listed = [  # "~gpus.GPU_MEMORY_GIB" shows as GPU_MEMORY_GIB
         tuple(line.strip().split(".")[-1] for line in table.splitlines())
         for table in tables
@@ -165,3 +167,22 @@ def test_api_page_lists_every_public_name_under_its_chapter():
             chapter == "setup"
             or (ROOT / "notebooks" / f"{chapter}.ipynb").is_file()
         )
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_figure_has_alt_text(path: Path) -> None:
+    for cell in _read(path).cells:
+        images = [
+            o
+            for o in cell.get("outputs", [])
+            if "image/png" in o.get("data", {})
+        ]
+        if images:
+            alt = (
+                cell.metadata.get("mystnb", {})
+                .get("image", {})
+                .get("alt", "")
+            )
+            assert len(alt) > 30 and not alt.endswith(".png"), cell.source[
+                :60
+            ]

@@ -418,6 +418,5 @@ def test_mdeberta_v3_base_config_is_the_published_one():
         config.num_hidden_layers,
         config.vocab_size,
     ) == ("deberta-v2", 768, 12, 251000)
-    assert (
-        278_000_000 < total < 279_000_000
-    )  # mDeBERTa-v3-base: 86M backbone + 190M embedding, head on top
+    # mDeBERTa-v3-base: 86M backbone + 190M embedding, head on top
+    assert 278_000_000 < total < 279_000_000

@@ -70,9 +70,8 @@ def test_memory_timeline_draws_one_line_per_run():
     assert [line.get_label() for line in ax.lines] == list(samples)
     assert list(ax.lines[1].get_xdata()) == [0.0, 2.0, 3.0]
     assert list(ax.lines[1].get_ydata()) == [1.0, 2.0, 1.5]
-    assert (
-        ax.lines[0].get_linestyle() != ax.lines[1].get_linestyle()
-    )  # not colour alone
+    # not colour alone
+    assert ax.lines[0].get_linestyle() != ax.lines[1].get_linestyle()
     assert [t.get_text() for t in ax.get_legend().get_texts()] == list(
         samples
     )
@@ -152,9 +151,8 @@ def test_scores_by_language():
     assert [round(bar.get_height(), 2) for bar in ax.containers[1]] == list(
         SCORES["ia3_bias"]
     )
-    assert any(
-        list(line.get_ydata()) == [0.5, 0.5] for line in ax.lines
-    )  # chance line
+    # chance line
+    assert any(list(line.get_ydata()) == [0.5, 0.5] for line in ax.lines)
     assert ax.get_ylim() == (0, 1.1)
     assert "roc_auc" in ax.get_ylabel() and "roc_auc" in ax.get_title()
     assert (

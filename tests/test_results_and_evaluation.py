@@ -27,9 +27,8 @@ def test_save_and_load_roundtrip(tmp_path, monkeypatch):
     assert load_results("01_multilingual_baseline", "tiny") == record
     assert json.loads(path.read_text()) == record
     assert path.read_text().endswith("}\n")
-    assert list(json.loads(path.read_text())) == sorted(
-        record
-    )  # keys sorted: stable diffs
+    # keys sorted: stable diffs
+    assert list(json.loads(path.read_text())) == sorted(record)
     assert sorted(p.name for p in path.parent.iterdir()) == [
         "01_multilingual_baseline.json"
     ]  # no .part left

@@ -108,9 +108,8 @@ def test_languages_use_their_own_words(tiny_data):
         }
         for key, frame in tiny_data.items()
     }
-    assert (
-        vocabulary["en_train"] == vocabulary["en_test"]
-    )  # same language, same templates
+    # same language, same templates
+    assert vocabulary["en_train"] == vocabulary["en_test"]
     for a, b in itertools.combinations(
         ["en_test", "de_test", "fr_test", "jp_test"], 2
     ):

@@ -33,9 +33,8 @@ def test_measure_training_step_ia3_bias_with_checkpointing():
         assert 0 < r.trainable_params < 0.01 * r.total_params
         assert r.step_s > 0
         assert r.peak_gib > 0
-        assert r.weights_gib == pytest.approx(
-            r.total_params * 4 / 1024**3
-        )  # fp32
+        # fp32
+        assert r.weights_gib == pytest.approx(r.total_params * 4 / 1024**3)
     assert results[0].total_params == results[1].total_params
     assert (
         results[0].as_dict()["trainable_params"]
@@ -82,9 +81,8 @@ def test_measure_training_steps_matches_in_process(capsys):
             and b.gradient_checkpointing is True
         )
         assert b.seq_len == 32 and b.step_s > 0 and b.peak_gib > 0
-        assert (
-            b.tensor_peak_gib == a.tensor_peak_gib
-        )  # exact, whichever process counts
+        # exact, whichever process counts
+        assert b.tensor_peak_gib == a.tensor_peak_gib
     assert capsys.readouterr().out.startswith(
         "measured tiny-t5 (ia3_bias, checkpointing on, batch 1, 2) in "
     )
@@ -98,9 +96,8 @@ def test_measure_training_steps_reports_failure(tmp_path):
         )
     message = str(error.value)
     assert f"measuring {missing} failed:" in message
-    assert (
-        "Traceback" in message and "Error" in message
-    )  # the child's traceback is included
+    # the child's traceback is included
+    assert "Traceback" in message and "Error" in message
     # The server survives a failed measurement: the next one works.
     (ok,) = measure_training_steps(
         str(tiny_t5_folder()),

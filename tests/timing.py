@@ -109,9 +109,8 @@ def main(argv: list[str]) -> int:
         return 0
     if len(argv) >= 4 and argv[0] == "run" and argv[2] == "--":
         start = time.perf_counter()
-        status = subprocess.call(
-            argv[3:], close_fds=False
-        )  # a make below keeps its jobserver
+        # a make below keeps its jobserver
+        status = subprocess.call(argv[3:], close_fds=False)
         record(
             argv[1] + ("" if status == 0 else " (failed)"),
             time.perf_counter() - start,
