@@ -82,7 +82,7 @@ rehearsal: install
 #   make mirror MIRROR=/path/to/folder      then: export PEFT_BOOK_MIRROR=/path/to/folder
 mirror: install
 	@test -n "$(MIRROR)" || { echo "usage: make mirror MIRROR=/path/to/folder"; exit 2; }
-	env -u PEFT_BOOK_MIRROR -u HF_HUB_OFFLINE $(PY) -m helpers._mirror "$(MIRROR)"
+	env -u PEFT_BOOK_MIRROR -u HF_HUB_OFFLINE $(PY) -m helpers._fill_mirror "$(MIRROR)"
 
 # Re-run the workshop guide in place after a chapter was re-run: its agenda and answers
 # are computed from the chapters' committed runs and recorded results.

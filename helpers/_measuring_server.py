@@ -20,8 +20,9 @@ class _MeasuringServer:
     a fresh child for each measurement: the child starts at once, from the server's clean
     heap with no model built, and gives all its memory back when it ends.
 
-    Protocol, one JSON line each way: ``{"checkpoint": ..., "kwargs": {...}}`` in; out the
-    measurements as a list of dicts, or ``{"error": "<traceback>"}``.
+    Protocol, one JSON line each way: ``{"function": "module:name", "kwargs": {...}}`` in;
+    out what the function returned, as a list of dicts (``as_dict()`` of each item), or
+    ``{"error": "<traceback>"}``.
     """
 
     def __init__(self) -> None:
@@ -41,7 +42,7 @@ class _MeasuringServer:
         )
 
     def request(
-        self, checkpoint: str, kwargs: dict[str, Any], timeout_s: float
+        self, function: str, kwargs: dict[str, Any], timeout_s: float
     ) -> list[dict] | dict:
         import select
 
@@ -50,7 +51,7 @@ class _MeasuringServer:
             and self.process.stdout is not None
         )
         self.process.stdin.write(
-            json.dumps({"checkpoint": checkpoint, "kwargs": kwargs}) + "\n"
+            json.dumps({"function": function, "kwargs": kwargs}) + "\n"
         )
         self.process.stdin.flush()
         ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
@@ -74,13 +75,13 @@ class _MeasuringServer:
 
 def _serve() -> None:
     """The server's loop (``python -m helpers._measuring_server``): fork one child per request."""
+    import helpers  # noqa: F401  (torchvision compatibility, quiet logs)
+
+    import importlib
     import sys
     import traceback
 
     import autogluon.multimodal  # noqa: F401  (imported once, here, for every child)
-
-    import helpers  # noqa: F401  (torchvision compatibility, quiet logs)
-    from helpers.steps import measure_here
 
     for line in sys.stdin:
         request = json.loads(line)
@@ -89,14 +90,9 @@ def _serve() -> None:
         if child == 0:  # the measuring child
             os.close(reader)
             try:
-                kwargs = {
-                    **request["kwargs"],
-                    "batch_sizes": tuple(request["kwargs"]["batch_sizes"]),
-                }
-                answer = [
-                    r.as_dict()
-                    for r in measure_here(request["checkpoint"], **kwargs)
-                ]
+                module, name = request["function"].split(":")
+                function = getattr(importlib.import_module(module), name)
+                answer = [r.as_dict() for r in function(**request["kwargs"])]
             except BaseException:  # noqa: BLE001  (everything goes back to the caller)
                 answer = {"error": traceback.format_exc()}
             with os.fdopen(writer, "w") as out:

@@ -7,7 +7,7 @@ cache in that folder with the hub's offline mode on, the archive checked against
 before anything is extracted. A workshop room with weak Wi-Fi copies one folder to every
 machine. Fill a mirror on a machine with internet access::
 
-    make mirror MIRROR=/path/to/mirror     # or: python -m helpers._mirror /path/to/mirror
+    make mirror MIRROR=/path/to/mirror     # or: python -m helpers._fill_mirror /path/to/mirror
 
 Layout::
 
@@ -23,11 +23,12 @@ profile end to end on any CPU.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from pathlib import Path
 from typing import Any
+
+from ._download import download_verified
 
 MIRROR_ENV = "PEFT_BOOK_MIRROR"
 MANIFEST = "manifest.json"
@@ -213,8 +214,6 @@ def fill_mirror(
     """
     from huggingface_hub import snapshot_download
 
-    from ._reviews_data import download_verified
-
     folder = Path(folder).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MANIFEST).unlink(missing_ok=True)
@@ -238,28 +237,3 @@ def fill_mirror(
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return folder_size(folder)
-
-
-def _main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description="Fill a mirror folder with everything the full profile downloads."
-    )
-    parser.add_argument("folder", type=Path)
-    args = parser.parse_args(argv)
-    from ._reviews_data import DATASET_FOLDER, DATASET_SHA1, DATASET_URL
-    from .profiles import get_profile
-
-    full = get_profile("full")
-    size = fill_mirror(
-        args.folder,
-        [full.baseline_checkpoint_name, full.large_checkpoint_name],
-        DATASET_URL,
-        DATASET_SHA1,
-        f"{DATASET_FOLDER}.zip",
-    )
-    print(f"mirror ready: {args.folder.resolve()} ({size / 2**30:.1f} GiB)")
-    print(f"use it with: export {MIRROR_ENV}={args.folder.resolve()}")
-
-
-if __name__ == "__main__":
-    _main()

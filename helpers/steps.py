@@ -245,6 +245,7 @@ def measure_training_steps(
     from ._measuring_server import _MeasuringServer
 
     kwargs = dict(
+        checkpoint=checkpoint,
         peft=peft,
         gradient_checkpointing=gradient_checkpointing,
         batch_sizes=list(batch_sizes),
@@ -255,7 +256,7 @@ def measure_training_steps(
     start = time.perf_counter()
     if _server is None or _server.process.poll() is not None:
         _server = _MeasuringServer()
-    answer = _server.request(checkpoint, kwargs, timeout_s)
+    answer = _server.request("helpers.steps:measure_here", kwargs, timeout_s)
     if isinstance(answer, dict):
         raise RuntimeError(
             f"measuring {label or checkpoint} failed:\n{answer['error'][-3000:]}"

@@ -20,12 +20,12 @@ import matplotlib
 
 matplotlib.use("Agg")  # before helpers imports pyplot
 
+import helpers  # noqa: E402,F401  (torchvision compatibility must come before autogluon)
+from helpers import _quiet  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-
-import helpers  # noqa: E402,F401  (torchvision compatibility must come before autogluon)
-from helpers import _quiet  # noqa: E402
 
 
 def pytest_configure(config):

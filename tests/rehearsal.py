@@ -116,6 +116,7 @@ def rehearse(work: Path) -> int:
         REHEARSAL_ENV,
         REHEARSAL_MAX_STEPS,
     )
+
     from tests.stand_in_mirror import build_stand_in_mirror
 
     start = time.perf_counter()

@@ -20,16 +20,6 @@ Usage: ``python -m tests.stand_in_mirror <folder>``.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
-import shutil
-import tempfile
-import zipfile
-from pathlib import Path
-
-import numpy as np
-
 import helpers  # noqa: F401  (torchvision compatibility before transformers)
 from helpers import _mirror as mirror
 from helpers._reviews_data import (
@@ -41,6 +31,16 @@ from helpers._reviews_data import (
     sha1_of,
 )
 from helpers.models import MDEBERTA_V3_BASE, flan_t5_config
+
+import argparse
+import hashlib
+import json
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
 
 #: Rows per file: more than the full profile samples (1000 training, 200 test reviews).
 ROWS = {

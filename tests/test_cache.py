@@ -1,11 +1,5 @@
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
-import pytest
-
 from helpers import cache
 from helpers.cache import (
     book_cache_dir,
@@ -13,6 +7,12 @@ from helpers.cache import (
     fresh_run_dir,
     point_hf_home_at_cache,
 )
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
 
 
 @pytest.fixture

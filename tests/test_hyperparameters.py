@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-import warnings
-
-import pytest
-
 from helpers.hyperparameters import (
     RENAMED_KEYS,
     RenamedKeyWarning,
     migrate_hyperparameters,
 )
+
+import warnings
+
+import pytest
 
 # The two dictionaries of the original AutoGluon tutorial (PEFT with ia3_bias; FLAN-T5-XL).
 ORIGINAL = {

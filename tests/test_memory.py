@@ -1,13 +1,13 @@
 from __future__ import annotations
 
+from helpers import memory
+from helpers.memory import MemoryMonitor, process_rss_gib
+
 import time
 
 import numpy as np
 import psutil
 import pytest
-
-from helpers import memory
-from helpers.memory import MemoryMonitor, process_rss_gib
 
 BUFFER_BYTES = 300 * 1024**2  # 0.29 GiB
 
@@ -154,9 +154,9 @@ def test_proc_status_reader_reports_missing_field(tmp_path, monkeypatch):
 
 
 def test_tensor_tracker_counts_live_storages_and_their_peak():
-    import torch
-
     from helpers._tensors import TensorMemoryTracker
+
+    import torch
 
     existing = torch.zeros(1000)  # 4000 bytes
     tracker = TensorMemoryTracker()

@@ -2,15 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import urllib.request
-from pathlib import Path
-
-import pandas as pd
-import pytest
-
 from helpers import _mirror as mirror
 from helpers import _reviews_data
 from helpers._mirror import MIRROR_ENV, MirrorError
@@ -23,6 +14,16 @@ from helpers._reviews_data import (
 )
 from helpers.profiles import get_profile
 from helpers.reviews import load_reviews
+
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
 from tests.stand_in_mirror import (
     ROWS,
     build_stand_in_mirror,
@@ -275,3 +276,58 @@ def _clean_env() -> dict[str, str]:
         for key, value in os.environ.items()
         if key not in {"HF_HUB_CACHE", "HF_HUB_OFFLINE"}
     }
+
+
+def test_fill_mirror_writes_a_mirror_the_chapters_accept(
+    tmp_path, monkeypatch
+):
+    import huggingface_hub
+
+    source = write_review_archive(tmp_path / "server" / "reviews.zip")
+    downloaded = []
+
+    def fake_snapshot(model_id, cache_dir, allow_patterns):
+        downloaded.append((model_id, allow_patterns))
+        snapshot = Path(cache_dir) / f"models--{model_id.replace('/', '--')}"
+        (snapshot / "refs").mkdir(parents=True)
+        (snapshot / "refs" / "main").write_text("abc")
+        (snapshot / "snapshots" / "abc").mkdir(parents=True)
+        for name in ("config.json", "model.safetensors"):
+            (snapshot / "snapshots" / "abc" / name).write_text("{}")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot)
+    monkeypatch.setattr(
+        mirror, "_model_files", lambda model_id: ["config.json"]
+    )
+    folder = tmp_path / "mirror"
+    size = mirror.fill_mirror(
+        folder,
+        MODELS,
+        (tmp_path / "server" / "reviews.zip").as_uri(),
+        source,
+        "a.zip",
+    )
+    assert size == mirror.folder_size(folder) > 0
+    assert [model for model, _ in downloaded] == MODELS
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest == {
+        "stand_in": False,
+        "archive": {"file": "data/a.zip", "sha1": source},
+        "models": MODELS,
+    }
+    monkeypatch.setenv(MIRROR_ENV, str(folder))
+    assert mirror.require_model("google/flan-t5-xl") == "google/flan-t5-xl"
+
+
+def test_fill_mirror_keeps_nothing_of_a_wrong_archive(tmp_path):
+    write_review_archive(tmp_path / "reviews.zip")
+    with pytest.raises(ChecksumError):
+        mirror.fill_mirror(
+            tmp_path / "mirror",
+            [],
+            (tmp_path / "reviews.zip").as_uri(),
+            "0" * 40,
+            "a.zip",
+        )
+    assert not (tmp_path / "mirror" / "manifest.json").exists()
+    assert list((tmp_path / "mirror" / "data").iterdir()) == []

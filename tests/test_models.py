@@ -1,11 +1,5 @@
 from __future__ import annotations
 
-import hashlib
-import importlib.machinery
-import json
-
-import pytest
-
 from helpers import _local_models
 from helpers._local_models import minilm_folder, tiny_t5_folder
 from helpers.models import (
@@ -14,6 +8,12 @@ from helpers.models import (
     flan_t5_config,
 )
 from helpers.profiles import get_profile
+
+import hashlib
+import importlib.machinery
+import json
+
+import pytest
 
 
 def _sha256(path) -> str:

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+from helpers.parameters import count_parameters, trainable_parameter_table
+
 import pytest
 import torch
-
-from helpers.parameters import count_parameters, trainable_parameter_table
 
 
 def _model() -> torch.nn.Module:
@@ -54,9 +54,9 @@ def test_rejects_other_objects(thing):
 
 
 def test_rejects_an_unfitted_predictor():
-    from autogluon.multimodal import MultiModalPredictor
-
     import helpers
+
+    from autogluon.multimodal import MultiModalPredictor
 
     predictor = MultiModalPredictor(
         label="label",

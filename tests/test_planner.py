@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 import helpers
 from helpers.models import MDEBERTA_V3_BASE
 from helpers.planner import (
@@ -16,6 +14,8 @@ from helpers.planner import (
     parameter_counts,
 )
 from helpers.steps import build_autogluon_text_model, measure_here
+
+import pytest
 
 XL = helpers.flan_t5_config("google/flan-t5-xl")
 

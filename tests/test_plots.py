@@ -1,10 +1,5 @@
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-import pandas as pd
-import pytest
-from matplotlib.axes import Axes
-
 from helpers.gpus import CHART_GPUS, GPU_MEMORY_GIB
 from helpers.plots import (
     plot_memory_timeline,
@@ -12,6 +7,11 @@ from helpers.plots import (
     plot_scores_by_language,
     plot_trainable_parameters,
 )
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
 
 SCORES = pd.DataFrame(
     {

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import pytest
-
 from helpers import profiles
 from helpers._local_models import minilm_folder
 from helpers.hyperparameters import migrate_hyperparameters
 from helpers.profiles import PROFILE_ENV, Profile, get_profile
+
+import pytest
 
 
 @pytest.fixture

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
+from helpers.evaluation import evaluate_by_language, language_names
+from helpers.results import load_results, results_dir, save_results
+
 import json
 
 import pandas as pd
 import pytest
-
-from helpers.evaluation import evaluate_by_language, language_names
-from helpers.results import load_results, results_dir, save_results
 
 # --- results --------------------------------------------------------------------------
 

@@ -2,19 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import itertools
-import re
-import urllib.error
-import urllib.request
-import zipfile
-from pathlib import Path
-
-import numpy as np
-import pandas as pd
-import pytest
-
 from helpers import _reviews_data
 from helpers._reviews_data import (
     DATASET_FILES,
@@ -27,6 +14,19 @@ from helpers._reviews_data import (
 )
 from helpers.profiles import get_profile
 from helpers.reviews import load_reviews
+
+import dataclasses
+import hashlib
+import itertools
+import re
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
 
 TINY_KEYS = ["en_train", "en_test", "de_test", "fr_test", "jp_test"]
 

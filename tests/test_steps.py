@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-
 from helpers._local_models import tiny_t5_folder
 from helpers.steps import (
     StepMeasurement,
     measure_here,
     measure_training_steps,
 )
+
+import pytest
 
 
 def test_measure_training_step_ia3_bias_with_checkpointing():

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from helpers import _torchvision_compat
+
 import subprocess
 import sys
 
 import pytest
 import torch
-
-from helpers import _torchvision_compat
 
 cpu_torch_only = pytest.mark.skipif(
     torch.version.cuda is not None,
