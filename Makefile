@@ -12,12 +12,14 @@ install: $(STAMP)
 
 # Reinstall only when the pins or the package metadata change. torch comes first, alone:
 # `pip install torch==2.13.0` takes the CPU build; resolving it among other packages could
-# pull the CUDA build and gigabytes of CUDA libraries.
+# pull the CUDA build and gigabytes of CUDA libraries. --no-compile: Python compiles the
+# modules that are imported when they are first imported, instead of pip compiling every
+# file of every package (half the install time on a 2-core machine).
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -c constraints.txt -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip install --quiet --no-compile torch==2.13.0
+	$(PY) -m pip install --quiet --no-compile -c constraints.txt -r requirements.txt
+	$(PY) -m pip install --quiet --no-compile --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $(STAMP)
 
