@@ -50,7 +50,8 @@ from .plots import plot_memory_timeline
 from .steps import StepMeasurement, measure_training_steps
 
 # Chapter 4: every method, side by side
-from .plots import plot_method_tradeoffs
+from .evaluation import roc_auc_intervals
+from .plots import pareto_front, plot_method_tradeoffs
 from .steps import build_autogluon_text_model
 
 # Chapter 5: will it fit?
@@ -82,7 +83,10 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
         "flan_t5_config", "architecture_folder", "measure_training_steps",
         "StepMeasurement", "plot_memory_timeline", "GPU_MEMORY_GIB", "clean_cache",
     ),
-    "04_peft_shootout": ("build_autogluon_text_model", "plot_method_tradeoffs"),
+    "04_peft_shootout": (
+        "build_autogluon_text_model", "roc_auc_intervals", "pareto_front",
+        "plot_method_tradeoffs",
+    ),
     "05_will_it_fit": (
         "estimate_training_memory", "MemoryEstimate", "will_it_fit",
         "GPU_RESERVE_GIB", "mdeberta_v3_base_config", "plot_predicted_vs_measured",

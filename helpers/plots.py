@@ -158,38 +158,78 @@ def plot_scores_by_language(
 
 
 def pareto_front(
-    costs: Sequence[float], scores: Sequence[float]
+    costs: Sequence[float],
+    scores: Sequence[float],
+    intervals: Sequence[tuple[float, float]] | None = None,
 ) -> list[bool]:
-    """Which points no other point beats: lower or equal cost and higher or equal score, one strictly."""
+    """Which points no other point beats.
+
+    Point B beats point A when B costs no more, B does not score lower, and B is cheaper or
+    scores higher. With ``intervals`` (a ``(low, high)`` score interval per point), "lower"
+    and "higher" count only where the intervals separate: B beats A when B costs no more,
+    B's interval does not lie wholly below A's, and B is cheaper or its interval lies wholly
+    above A's. A difference inside the noise then never keeps a costlier point on the front.
+    """
     if len(costs) != len(scores):
         raise ValueError(f"{len(costs)} costs but {len(scores)} scores")
-    points = list(zip(costs, scores))
-    return [
-        not any(
-            c <= cost and s >= score and (c, s) != (cost, score)
-            for c, s in points
+    if intervals is None:
+        intervals = [(score, score) for score in scores]
+    elif len(intervals) != len(scores):
+        raise ValueError(f"{len(intervals)} intervals but {len(scores)} scores")
+    for score, (low, high) in zip(scores, intervals):
+        if not low <= score <= high:
+            raise ValueError(
+                f"score {score} is not inside its interval ({low}, {high})"
+            )
+    points = list(zip(costs, intervals))
+
+    def beats(b: int, a: int) -> bool:
+        (cost_b, (low_b, high_b)), (cost_a, (low_a, high_a)) = (
+            points[b],
+            points[a],
         )
-        for cost, score in points
+        return (
+            cost_b <= cost_a
+            and high_b >= low_a
+            and (cost_b < cost_a or low_b > high_a)
+        )
+
+    return [
+        not any(beats(b, a) for b in range(len(points)) if b != a)
+        for a in range(len(points))
     ]
 
 
 def plot_method_tradeoffs(
-    table: pd.DataFrame, score: str, costs: Mapping[str, str], title: str
+    table: pd.DataFrame,
+    score: str,
+    costs: Mapping[str, str],
+    title: str,
+    interval: tuple[str, str] | None = None,
 ) -> Axes:
     """Score against each cost, one panel per cost; Pareto-optimal methods filled and named.
 
     ``table`` has one row per method (its index), a ``score`` column and the columns named
-    in ``costs`` (``{column: axis label}``). Costs are drawn on a log scale. Only the
-    Pareto-optimal methods are labelled, so that clustered points stay readable. Returns the
-    first panel.
+    in ``costs`` (``{column: axis label}``). With ``interval`` (the names of the columns
+    holding each score's low and high ends), scores get error bars and the Pareto front
+    counts only differences beyond them (:func:`pareto_front`). Costs are drawn on a log
+    scale. Only the Pareto-optimal methods are labelled, so that clustered points stay
+    readable. Returns the first panel.
     """
     missing = [
-        column for column in (score, *costs) if column not in table.columns
+        column
+        for column in (score, *costs, *(interval or ()))
+        if column not in table.columns
     ]
     if missing:
         raise ValueError(
             f"columns {missing} not in the table; it has {list(table.columns)}"
         )
+    bounds = (
+        list(zip(table[interval[0]], table[interval[1]]))
+        if interval
+        else None
+    )
     figure, axes = plt.subplots(
         1,
         len(costs),
@@ -199,15 +239,30 @@ def plot_method_tradeoffs(
         squeeze=False,
     )
     for ax, (column, label) in zip(axes[0], costs.items()):
-        front = pareto_front(list(table[column]), list(table[score]))
+        front = pareto_front(list(table[column]), list(table[score]), bounds)
+        if interval:
+            ax.errorbar(
+                table[column],
+                table[score],
+                yerr=[
+                    table[score] - table[interval[0]],
+                    table[interval[1]] - table[score],
+                ],
+                fmt="none",
+                ecolor="0.55",
+                elinewidth=1,
+                capsize=2,
+                zorder=1,
+            )
         for (method, row), best in zip(table.iterrows(), front):
             ax.scatter(
                 row[column],
                 row[score],
                 marker="o",
                 s=36,
-                facecolors="C0" if best else "none",
+                facecolors="C0" if best else "white",
                 edgecolors="C0",
+                zorder=2,
             )
             if best:
                 ax.annotate(

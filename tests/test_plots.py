@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 from matplotlib.axes import Axes
+from matplotlib.container import ErrorbarContainer
 
 SCORES = pd.DataFrame(
     {
@@ -182,6 +183,32 @@ def test_pareto_front():
         pareto_front([1, 2, 3], [0.5, 0.6])
 
 
+def test_pareto_front_counts_only_differences_beyond_the_intervals():
+    from helpers.plots import pareto_front
+
+    costs, scores = [1, 2, 3, 4], [0.80, 0.83, 0.95, 0.70]
+    # without intervals each costlier point scores higher: all but the last on the front
+    assert pareto_front(costs, scores) == [True, True, True, False]
+    intervals = [(0.75, 0.85), (0.78, 0.88), (0.92, 0.98), (0.60, 0.84)]
+    # 0.83 is inside the noise of the cheaper 0.80; 0.95 is beyond it; the last point's
+    # interval overlaps the cheaper ones', so it is beaten by them as before
+    assert pareto_front(costs, scores, intervals) == [
+        True,
+        False,
+        True,
+        False,
+    ]
+    # a cheaper point whose interval lies wholly below does not beat a costlier one
+    assert pareto_front([1, 2], [0.5, 0.9], [(0.4, 0.6), (0.85, 0.95)]) == [
+        True,
+        True,
+    ]
+    with pytest.raises(ValueError, match="1 intervals but 2 scores"):
+        pareto_front([1, 2], [0.5, 0.9], [(0.4, 0.6)])
+    with pytest.raises(ValueError, match="not inside its interval"):
+        pareto_front([1], [0.5], [(0.6, 0.7)])
+
+
 def test_method_tradeoffs_and_predicted_vs_measured():
     from helpers.plots import (
         plot_method_tradeoffs,
@@ -209,6 +236,20 @@ def test_method_tradeoffs_and_predicted_vs_measured():
     )
     with pytest.raises(ValueError, match=r"columns \['missing'\]"):
         plot_method_tradeoffs(table, "missing", {"trainable": "x"}, "t")
+    # with intervals: error bars, and a difference inside them names only the cheaper
+    table["low"], table["high"] = [0.85, 0.7], [0.95, 0.86]
+    ax = plot_method_tradeoffs(
+        table, "English", {"trainable": "t"}, "t", interval=("low", "high")
+    )
+    (bars,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    full_bar, ia3_bar = bars.lines[2][0].get_segments()
+    assert full_bar.ravel().tolist() == pytest.approx([1e7, 0.85, 1e7, 0.95])
+    assert ia3_bar.ravel().tolist() == pytest.approx([1e5, 0.7, 1e5, 0.86])
+    assert [t.get_text() for t in ax.texts] == ["ia3"]
+    with pytest.raises(ValueError, match=r"columns \['hi'\]"):
+        plot_method_tradeoffs(
+            table, "English", {"trainable": "t"}, "t", interval=("low", "hi")
+        )
     ax = plot_predicted_vs_measured([1.0, 2.1], [1.05, 2.0], ["a", "a"], "t")
     _assert_labelled(ax)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [

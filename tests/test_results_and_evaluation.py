@@ -1,12 +1,19 @@
 from __future__ import annotations
 
-from helpers.evaluation import evaluate_by_language, language_names
+from helpers.evaluation import (
+    evaluate_by_language,
+    language_names,
+    roc_auc_intervals,
+)
 from helpers.results import load_results, results_dir, save_results
 
 import json
+import math
 
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 # --- results --------------------------------------------------------------------------
 
@@ -145,3 +152,91 @@ def test_language_names_follow_the_data():
     }  # the full profile's data
     assert language_names(real) == ["English", "German", "Japanese"]
     assert language_names({"xx_test": None}) == ["xx"]
+
+
+# --- bootstrap intervals --------------------------------------------------------------
+
+
+def _reviews(n: int, shift: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels half 0, half 1; scores normal, positives shifted by ``shift``."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat([0, 1], n // 2)
+    return labels, rng.normal(size=n) + shift * labels
+
+
+def test_roc_auc_intervals_score_equals_sklearn_with_ties():
+    labels, scores = _reviews(200, 1.0, seed=1)
+    rounded = np.round(1 / (1 + np.exp(-scores)), 1)  # many ties
+    table = roc_auc_intervals(labels, {"a": scores, "b": rounded})
+    assert list(table.index) == ["a", "b"]
+    assert list(table.columns) == ["roc_auc", "low", "high"]
+    for name, values in [("a", scores), ("b", rounded)]:
+        assert table.loc[name, "roc_auc"] == pytest.approx(
+            roc_auc_score(labels, values)
+        )
+        assert (
+            table.loc[name, "low"]
+            < table.loc[name, "roc_auc"]
+            < table.loc[name, "high"]
+        )
+
+
+def test_roc_auc_intervals_are_seeded_paired_and_shrink_with_more_reviews():
+    labels, scores = _reviews(200, 1.0, seed=2)
+    first = roc_auc_intervals(labels, {"a": scores, "twin": scores.copy()})
+    again = roc_auc_intervals(labels, {"a": scores, "twin": scores.copy()})
+    pd.testing.assert_frame_equal(first, again)
+    # every model is scored on the same draws: identical models, identical intervals
+    assert first.loc["a"].equals(first.loc["twin"].rename("a"))
+    other_seed = roc_auc_intervals(labels, {"a": scores}, seed=1)
+    assert other_seed.loc["a", "low"] != first.loc["a", "low"]
+    assert other_seed.loc["a", "low"] == pytest.approx(
+        first.loc["a", "low"], abs=0.02
+    )
+    many_labels, many_scores = _reviews(2000, 1.0, seed=3)
+    many = roc_auc_intervals(many_labels, {"a": many_scores})
+    width = first["high"] - first["low"]
+    many_width = many["high"] - many["low"]
+    # the width of an interval falls as one over the square root of the reviews
+    assert many_width["a"] == pytest.approx(width["a"] / 10**0.5, rel=0.25)
+
+
+def test_roc_auc_intervals_cover_the_true_score_95_times_in_100():
+    # positives shifted by d: the true ROC-AUC is Phi(d / sqrt 2)
+    d = 1.0
+    true = 0.5 * (1 + math.erf(d / 2))
+    covered = []
+    for seed in range(200):
+        labels, scores = _reviews(200, d, seed=100 + seed)
+        row = roc_auc_intervals(labels, {"a": scores}, resamples=500).loc["a"]
+        covered.append(row["low"] <= true <= row["high"])
+    assert 0.90 <= np.mean(covered) <= 0.99
+
+
+def test_roc_auc_intervals_of_a_perfect_model_and_of_level():
+    labels = np.repeat([0, 1], 50)
+    perfect = roc_auc_intervals(labels, {"p": labels * 0.9 + 0.05}).loc["p"]
+    assert perfect.tolist() == [1.0, 1.0, 1.0]
+    _, scores = _reviews(100, 1.0, seed=4)
+    wide = roc_auc_intervals(labels, {"a": scores}, level=0.99).loc["a"]
+    narrow = roc_auc_intervals(labels, {"a": scores}, level=0.5).loc["a"]
+    assert wide["low"] < narrow["low"] < narrow["high"] < wide["high"]
+
+
+@pytest.mark.parametrize(
+    "labels, probabilities, options, message",
+    [
+        ([0, 1, 2], {"a": [0.1, 0.2, 0.3]}, {}, "0 and 1"),
+        ([1, 1, 1], {"a": [0.1, 0.2, 0.3]}, {}, "both classes"),
+        ([0, 1, 1], {"a": [0.1, 0.2]}, {}, "'a' has 2 probabilities for 3"),
+        ([0, 1], {"a": [0.1, float("nan")]}, {}, "not finite"),
+        ([0, 1], {}, {}, "no probabilities"),
+        ([0, 1], {"a": [0.1, 0.2]}, {"level": 95}, "between 0 and 1"),
+        ([0, 1], {"a": [0.1, 0.2]}, {"resamples": 10}, "at least 100"),
+    ],
+)
+def test_roc_auc_intervals_refuse_bad_input(
+    labels, probabilities, options, message
+):
+    with pytest.raises(ValueError, match=message):
+        roc_auc_intervals(labels, probabilities, **options)
