@@ -103,7 +103,9 @@ def roc_auc_intervals(
                 f"{name!r} has {p.size} probabilities for {y.size} labels"
             )
         if not np.isfinite(p).all():
-            raise ValueError(f"{name!r} has probabilities that are not finite")
+            raise ValueError(
+                f"{name!r} has probabilities that are not finite"
+            )
         scores[name] = p
     positives, negatives = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     rng = np.random.default_rng(seed)

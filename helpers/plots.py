@@ -175,7 +175,9 @@ def pareto_front(
     if intervals is None:
         intervals = [(score, score) for score in scores]
     elif len(intervals) != len(scores):
-        raise ValueError(f"{len(intervals)} intervals but {len(scores)} scores")
+        raise ValueError(
+            f"{len(intervals)} intervals but {len(scores)} scores"
+        )
     for score, (low, high) in zip(scores, intervals):
         if not low <= score <= high:
             raise ValueError(

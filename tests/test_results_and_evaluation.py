@@ -157,7 +157,9 @@ def test_language_names_follow_the_data():
 # --- bootstrap intervals --------------------------------------------------------------
 
 
-def _reviews(n: int, shift: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _reviews(
+    n: int, shift: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Labels half 0, half 1; scores normal, positives shifted by ``shift``."""
     rng = np.random.default_rng(seed)
     labels = np.repeat([0, 1], n // 2)
@@ -208,7 +210,9 @@ def test_roc_auc_intervals_cover_the_true_score_95_times_in_100():
     covered = []
     for seed in range(200):
         labels, scores = _reviews(200, d, seed=100 + seed)
-        row = roc_auc_intervals(labels, {"a": scores}, resamples=500).loc["a"]
+        row = roc_auc_intervals(labels, {"a": scores}, resamples=500).loc[
+            "a"
+        ]
         covered.append(row["low"] <= true <= row["high"])
     assert 0.90 <= np.mean(covered) <= 0.99
 
