@@ -29,6 +29,9 @@ _LIBRARY_WARNINGS = (
     (UserWarning, r"pkg_resources is deprecated"),
     # AutoGluon gives BERT-style models one text segment where their config has two, on purpose.
     (UserWarning, r"provided text_segment_num"),
+    # AutoGluon when a profile keeps fewer tokens than the model could take: the tiny profile
+    # does on purpose (Profile.max_text_len); the warning names the machine's paths.
+    (UserWarning, r"provided max length\W+\d+ is smaller than"),
     # tqdm and rich (Lightning's bar, full profile) in a kernel without ipywidgets: they fall
     # back to text bars, which work; Colab has ipywidgets.
     (Warning, r"IProgress not found"),

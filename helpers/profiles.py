@@ -41,6 +41,8 @@ class Profile:
     n_train_large: int  #: training reviews for the large model (chapter 3)
     epochs: int  #: epochs in chapters 1 and 2 (the tutorial's 2; tiny needs 3, see chapter 2)
     per_gpu_batch_size: int  #: micro-batch that fits the device; AutoGluon accumulates up to env.batch_size
+    #: tokens kept of each review (``None``: AutoGluon's default, 512)
+    max_text_len: int | None
     baseline_checkpoint_name: str
     large_checkpoint_name: str
     show_progress: bool  #: progress bars for downloads and ``fit`` (full: long waits on a GPU)
@@ -99,10 +101,12 @@ class Profile:
         """AutoGluon 1.6 hyperparameters for this profile, with the chapter's ``settings`` on top.
 
         The profile contributes the checkpoint (``baseline_checkpoint`` unless given), the
-        micro-batch size, and turns off the default text augmentation, which downloads NLTK
-        data at run time. In a CPU rehearsal (:data:`REHEARSAL_ENV`) it also stops training
-        after :data:`REHEARSAL_MAX_STEPS` optimizer steps. Keys in the old ``optimization.*`` form are refused: pass them
-        through :func:`helpers.migrate_hyperparameters` first.
+        micro-batch size, the tokens kept of each review (tiny: 32, which 82% of the
+        generated English reviews fit whole, so that a fit on a CPU takes seconds), and turns
+        off the default text augmentation, which downloads NLTK data at run time. In a CPU
+        rehearsal (:data:`REHEARSAL_ENV`) it also stops training after
+        :data:`REHEARSAL_MAX_STEPS` optimizer steps. Keys in the old ``optimization.*`` form
+        are refused: pass them through :func:`helpers.migrate_hyperparameters` first.
         """
         settings = dict(settings or {})
         old = [key for key in settings if key.startswith("optimization.")]
@@ -115,11 +119,17 @@ class Profile:
             if self.cpu_rehearsal
             else {}
         )
+        length = (
+            {"model.hf_text.max_text_len": self.max_text_len}
+            if self.max_text_len
+            else {}
+        )
         return {
             "model.hf_text.checkpoint_name": checkpoint
             or self.baseline_checkpoint,
             "model.hf_text.text_trivial_aug_maxscale": 0.0,
             "env.per_gpu_batch_size": self.per_gpu_batch_size,
+            **length,
             **settings,
             **rehearsal,
         }
@@ -134,6 +144,7 @@ _PROFILES = {
         n_train_large=200,
         epochs=3,
         per_gpu_batch_size=32,
+        max_text_len=32,
         baseline_checkpoint_name="sentence-transformers/all-MiniLM-L6-v2",
         large_checkpoint_name="tiny-t5 (built locally)",
         show_progress=False,
@@ -146,6 +157,7 @@ _PROFILES = {
         n_train_large=200,
         epochs=2,
         per_gpu_batch_size=4,
+        max_text_len=None,
         baseline_checkpoint_name="microsoft/mdeberta-v3-base",
         large_checkpoint_name="google/flan-t5-xl",
         show_progress=True,

@@ -4,13 +4,15 @@ AutoGluon's own pieces are used, in the order ``fit`` uses them: its model class
 (``HFAutoModelForTextPrediction``, which keeps only the encoder of a T5), its PEFT injection
 (``apply_peft_adaptation``), its rules for what stays trainable, and its parameter groups,
 followed by an AdamW step. With ``pretrained=False`` the architecture is built from its
-configuration with random weights, so FLAN-T5-XL can be measured offline on a CPU.
+configuration with stand-in weights, so FLAN-T5-XL can be measured offline on a CPU.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -49,7 +51,9 @@ def build_autogluon_text_model(
     """AutoGluon's text model for binary classification with PEFT applied as ``fit`` does.
 
     Returns ``(model, optimizer)``. ``peft="full"`` is full finetuning. ``overrides`` are
-    further AutoGluon hyperparameters, such as ``optim.lora.filter``.
+    further AutoGluon hyperparameters, such as ``optim.lora.filter``. With
+    ``pretrained=False`` the weights are stand-ins (:func:`_stand_in_weights`): memory and
+    time do not depend on the values, and drawing random ones for FLAN-T5-XL takes 30 s.
     """
     import torch
     from autogluon.multimodal.models.hf_text import (
@@ -72,14 +76,17 @@ def build_autogluon_text_model(
             **(overrides or {}),
         },
     )
-    model = HFAutoModelForTextPrediction(
-        prefix="hf_text",
-        checkpoint_name=checkpoint,
-        num_classes=2,
-        pretrained=pretrained,
-        gradient_checkpointing=gradient_checkpointing,
-    )
-    model = apply_peft_adaptation(model, config)
+    with contextlib.nullcontext() if pretrained else _no_initialisation():
+        model = HFAutoModelForTextPrediction(
+            prefix="hf_text",
+            checkpoint_name=checkpoint,
+            num_classes=2,
+            pretrained=pretrained,
+            gradient_checkpointing=gradient_checkpointing,
+        )
+        model = apply_peft_adaptation(model, config)
+    if not pretrained:
+        _stand_in_weights(model)
     trainable_names = (
         get_peft_param_names(get_norm_layer_param_names(model), peft=peft)
         if peft != "full"
@@ -95,6 +102,43 @@ def build_autogluon_text_model(
     )
     optimizer = torch.optim.AdamW(groups, lr=config.optim.lr)
     return model, optimizer
+
+
+@contextlib.contextmanager
+def _no_initialisation() -> Iterator[None]:
+    """Build models without initialising their weights (``torch.nn.init`` and the models'
+    own ``_init_weights`` do nothing), but with their tied weights tied."""
+    from unittest import mock
+
+    from transformers import PreTrainedModel
+    from transformers.initialization import no_init_weights
+
+    def tie_only(self: PreTrainedModel) -> None:
+        self.tie_weights(recompute_mapping=False)
+
+    with (
+        no_init_weights(),
+        mock.patch.object(PreTrainedModel, "init_weights", tie_only),
+    ):
+        yield
+
+
+def _stand_in_weights(model, std: float = 0.02) -> None:
+    """Fill every parameter of ``model`` with seeded normal numbers of standard deviation
+    ``std`` (an initialisation's scale), one block of them repeated: several times faster
+    than drawing each value, and every page of every weight is written, so the weights are
+    resident in memory as trained ones would be."""
+    import torch
+
+    block = torch.randn(
+        1 << 20, generator=torch.Generator().manual_seed(0)
+    ).mul_(std)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            flat = parameter.view(-1)
+            for start in range(0, flat.numel(), block.numel()):
+                part = flat[start : start + block.numel()]
+                part.copy_(block[: part.numel()])
 
 
 def _optimizer_tensors(optimizer) -> list:
@@ -227,7 +271,7 @@ def measure_training_steps(
 ) -> list[StepMeasurement]:
     """Peak memory and time of real training steps, in a fresh process.
 
-    The model is built from ``checkpoint`` with random weights (memory and time do not
+    The model is built from ``checkpoint`` with stand-in weights (memory and time do not
     depend on the values); :func:`measure_here` says what is measured.
 
     A fresh process starts from a clean heap, so one measurement cannot inflate the next,

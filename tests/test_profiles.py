@@ -93,14 +93,18 @@ def test_unknown_name_from_environment(monkeypatch):
 # --- Profile.hyperparameters ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["tiny", "full"])
-def test_hyperparameters_defaults(name):
+@pytest.mark.parametrize(
+    ("name", "length"),
+    [("tiny", {"model.hf_text.max_text_len": 32}), ("full", {})],
+)
+def test_hyperparameters_defaults(name, length):
     profile = get_profile(name)
     hp = profile.hyperparameters()
     assert hp == {
         "model.hf_text.checkpoint_name": profile.baseline_checkpoint,
         "model.hf_text.text_trivial_aug_maxscale": 0.0,
         "env.per_gpu_batch_size": profile.per_gpu_batch_size,
+        **length,
     }
 
 

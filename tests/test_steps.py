@@ -136,3 +136,36 @@ def test_build_with_overrides_moves_ia3():
         "wi_0",
         "wi_1",
     }  # the tiny T5 is gated, like FLAN-T5
+
+
+@pytest.mark.parametrize("model", ["tiny T5", "MiniLM"])
+def test_stand_in_weights_build_the_same_model(model):
+    """pretrained=False skips the initialisation, not a parameter, a tie or a buffer."""
+    from helpers._local_models import minilm_folder
+    from helpers.steps import build_autogluon_text_model
+
+    import torch
+
+    folder = str(tiny_t5_folder() if model == "tiny T5" else minilm_folder())
+
+    def build(pretrained):
+        built, _ = build_autogluon_text_model(
+            folder,
+            peft="ia3_bias",
+            gradient_checkpointing=False,
+            pretrained=pretrained,
+        )
+        return built
+
+    trained, stand_in, again = build(True), build(False), build(False)
+    shapes = {n: p.shape for n, p in trained.named_parameters()}
+    assert {n: p.shape for n, p in stand_in.named_parameters()} == shapes
+    for (name, buffer), (_, expected) in zip(
+        stand_in.named_buffers(), trained.named_buffers(), strict=True
+    ):
+        assert torch.equal(buffer, expected), name
+    values = torch.cat([p.detach().flatten() for p in stand_in.parameters()])
+    assert torch.isfinite(values).all()
+    assert values.std().item() == pytest.approx(0.02, rel=0.05)
+    for first, second in zip(stand_in.parameters(), again.parameters()):
+        assert torch.equal(first, second)  # seeded: the same every time
