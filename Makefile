@@ -11,8 +11,7 @@ export PYTHONHASHSEED := 0
 # instead of 13 s for `import autogluon.multimodal` on 2 cores, and a fit twice as long.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install book test lint format unit-tests book-checks notebook-tests background-checks \
-	rehearsal mirror workshop clean
+.PHONY: install book test lint format unit-tests book-checks rehearsal mirror workshop clean
 
 install: $(STAMP)
 
@@ -36,16 +35,13 @@ book: install
 	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
 
 # Everything, on a fresh machine too: Chromium for the browser check (installed when missing;
-# where it cannot be, stops at once with the command to run), the environment and the lint,
-# then nbval over every chapter and the workshop guide (one notebook at a time: two memory
-# measurements of FLAN-T5-XL side by side would not fit in 24 GiB), and beside it, in the
-# background, the unit tests and the book's strict build with its static site check (no
-# resource from another host, no broken internal link or anchor, every page in the
-# navigation) and real-browser check (headless Chromium; screenshots in _build/screenshots);
-# their log is printed after nbval's. Every measurement is of one process's own memory, so
-# the work beside it does not change a figure. Ends with a timing summary, also on failure.
+# where it cannot be, stops at once with the command to run), the environment, then side by
+# side the unit tests and the book's strict build with its static site check (no resource
+# from another host, no broken internal link or anchor, every page in the navigation) and
+# real-browser check (headless Chromium; screenshots in _build/screenshots), then nbval over
+# every chapter and the workshop guide (one at a time, alone: the memory measurements need
+# the machine to themselves). Ends with a timing summary, also when a step fails.
 TIMED := python3 -m tests.timing
-CHECKS_LOG := _build/checks.log
 NOTEBOOKS := notebooks book/workshop.ipynb
 NBVAL := PEFT_BOOK_PROFILE=tiny $(PY) -m pytest -p tests.timing --nbval --nbval-current-env \
 	--nbval-sanitize-with tests/sanitize.cfg
@@ -55,17 +51,8 @@ test:
 	$(TIMED) run "Chromium for the browser check" -- tests/ensure_browser.sh; \
 	$(TIMED) run "install (.venv)" -- $(MAKE) --no-print-directory install; \
 	$(TIMED) run "lint and format (ruff, nbqa)" -- $(MAKE) --no-print-directory lint; \
-	status=0; $(MAKE) --no-print-directory --jobs=3 notebook-tests background-checks || status=$$?; \
-	echo; echo "--- unit tests and book checks (run beside nbval) ---"; cat $(CHECKS_LOG); \
-	exit $$status
-
-notebook-tests: install
+	$(MAKE) --no-print-directory --jobs=2 --output-sync=target unit-tests book-checks; \
 	$(NBVAL) $(NOTEBOOKS)
-
-background-checks: install
-	@echo "unit tests and book checks: beside nbval, log in $(CHECKS_LOG)"
-	@$(MAKE) --no-print-directory --jobs=2 --output-sync=target unit-tests book-checks \
-		> $(CHECKS_LOG) 2>&1
 
 # ruff for helpers/ and tests/, nbqa + ruff for the notebooks (settings in pyproject.toml;
 # .pre-commit-config.yaml runs the same). `make format` fixes what can be fixed.

@@ -27,9 +27,19 @@ from .memory import GIB
 #: Strategies the model knows: ``"full"`` is full finetuning.
 PEFT_METHODS: tuple[str, ...] = ("full", "ia3", "ia3_bias")
 
-#: Precisions (Lightning's names). Mixed precision keeps fp32 weights, gradients and
-#: optimizer states, and runs the matrix products in 16 bits.
-PRECISIONS: tuple[str, ...] = ("32", "bf16-mixed", "16-mixed")
+#: Precisions (Lightning's names, AutoGluon's ``env.precision``). Mixed precision keeps fp32
+#: weights, gradients and optimizer states, and runs the matrix products in 16 bits. True
+#: 16-bit precision (``"bf16-true"``, ``"16-true"``) keeps the weights themselves in 16
+#: bits, and with them the gradients, AdamW's moments and the activations. Both 16-bit
+#: formats take the same memory; T5 overflows in fp16 (transformers #9295), so for T5 the
+#: one to train with is bf16.
+PRECISIONS: tuple[str, ...] = (
+    "32",
+    "bf16-mixed",
+    "16-mixed",
+    "bf16-true",
+    "16-true",
+)
 
 #: Memory a GPU keeps from tensors: the CUDA context (about 0.5 GiB) and the caching
 #: allocator's blocks that are reserved but free at the peak.
@@ -40,33 +50,44 @@ GPU_RESERVE_GIB = 1.0
 # weight of the block's matrices (16-bit copies that mixed precision makes and keeps).
 # Full finetuning keeps the inputs of every matrix product, to form weight gradients; with
 # frozen weights fewer are needed, but IA3 keeps the outputs it scales. The B*h*L*L term is
-# the attention scores, their softmax and its dropout mask. Keys: (full finetuning, mixed).
+# the attention scores, their softmax and its dropout mask. Keys: (full finetuning, mode),
+# mode "32", "mixed" or "true" (16-bit weights; T5's layer norms still square and
+# normalise in fp32, and those fp32 results are among the saved tensors).
 _T5_BLOCK = {
-    (True, False): (32, 16, 32, 12, 8, 0),
-    (False, False): (20, 24, 28, 12, 8, 0),
-    (True, True): (30, 8, 16, 8, 8, 2),
-    (False, True): (16, 12, 14, 8, 8, 2),
+    (True, "32"): (32, 16, 32, 12, 8, 0),
+    (False, "32"): (20, 24, 28, 12, 8, 0),
+    (True, "mixed"): (30, 8, 16, 8, 8, 2),
+    (False, "mixed"): (16, 12, 14, 8, 8, 2),
+    (True, "true"): (24, 8, 16, 8, 8, 0),
+    (False, "true"): (18, 12, 14, 8, 8, 0),
 }
 # Outside the blocks (embedding output and its dropout, final norm, pooled output): bytes
 # per B*L*d and per B*L. Keys as above. Under mixed precision these two are rounded: the
 # 16-bit copies of the head and the pooled output add a few bytes per token more.
 _T5_OUTSIDE = {
-    (True, False): (20, 12),
-    (False, False): (12, 0),
-    (True, True): (16, 12),
-    (False, True): (8, 0),
+    (True, "32"): (20, 12),
+    (False, "32"): (12, 0),
+    (True, "mixed"): (16, 12),
+    (False, "mixed"): (8, 0),
+    (True, "true"): (14, 12),
+    (False, "true"): (6, 0),
 }
+
+
+def _mode(precision: str) -> str:
+    """How ``precision`` stores weights and activations: "32", "mixed" or "true"."""
+    return "32" if precision == "32" else precision.split("-")[1]
 
 
 @dataclass(frozen=True)
 class MemoryEstimate:
     """An estimate of training memory, term by term, in GiB; ``total_gib`` is the peak."""
 
-    #: all parameters, fp32
+    #: all parameters (fp32, or 16 bits in true 16-bit precision)
     weights_gib: float
-    #: one fp32 gradient per trainable parameter
+    #: one gradient per trainable parameter, in the weights' format
     gradients_gib: float
-    #: AdamW's two fp32 moments per trainable parameter
+    #: AdamW's two moments per trainable parameter, in the weights' format
     optimizer_gib: float
     #: what the forward pass keeps for the backward pass
     activations_gib: float
@@ -227,16 +248,16 @@ def _check_peft(peft: str, architecture: _Architecture) -> None:
 
 
 def _t5_activations(
-    a: _Architecture, peft: str, mixed: bool, batch: int, length: int
+    a: _Architecture, peft: str, mode: str, batch: int, length: int
 ) -> tuple[int, int]:
-    """Bytes saved by one T5 block, and outside the blocks."""
+    """Bytes saved by one T5 block, and outside the blocks (``mode`` as in _T5_BLOCK)."""
     full = peft == "full"
     tokens = batch * length
-    c_d, c_inner, c_ff, c_scores, c_tok, c_weight = _T5_BLOCK[full, mixed]
+    c_d, c_inner, c_ff, c_scores, c_tok, c_weight = _T5_BLOCK[full, mode]
     matrices = 4 * a.d * a.inner + (3 if a.gated else 2) * a.d * a.d_ff
     block = tokens * (c_d * a.d + c_inner * a.inner + c_ff * a.d_ff + c_tok)
     block += c_scores * batch * a.heads * length**2 + c_weight * matrices
-    o_d, o_tok = _T5_OUTSIDE[full, mixed]
+    o_d, o_tok = _T5_OUTSIDE[full, mode]
     outside = tokens * (o_d * a.d + o_tok)
     if full or peft.endswith("_bias"):
         # int64 relative-position buckets, kept for the trained bias table
@@ -304,14 +325,15 @@ def estimate_training_memory(
     gradient_checkpointing, batch_size, seq_len
         As in AutoGluon's hyperparameters (``seq_len`` is ``model.hf_text.max_text_len``).
     precision
-        ``"32"``, ``"bf16-mixed"`` or ``"16-mixed"``.
+        One of :data:`PRECISIONS`: ``"32"``, ``"bf16-mixed"``, ``"16-mixed"``,
+        ``"bf16-true"`` or ``"16-true"``.
     device
         ``"cuda"`` (AdamW updates all tensors at once) or ``"cpu"`` (one at a time).
 
     Raises
     ------
     ValueError
-        For a config of another architecture, an unknown method or precision (mixed
+        For a config of another architecture, an unknown method or precision (16-bit
         precision for DeBERTa), or sizes below 1.
     """
     a = _architecture(config)
@@ -322,7 +344,7 @@ def estimate_training_memory(
         )
     if precision != "32" and a.family != "t5":
         raise ValueError(
-            f"mixed precision is modelled for the T5 family only; use precision='32' for {a.family}"
+            f"16-bit precision is modelled for the T5 family only; use precision='32' for {a.family}"
         )
     if batch_size < 1 or seq_len < 1:
         raise ValueError(
@@ -333,10 +355,11 @@ def estimate_training_memory(
     total, trainable, largest = parameter_counts(config, peft)
     tokens = batch_size * seq_len
     scores = batch_size * a.heads * seq_len**2
+    mode = _mode(precision)
+    # bytes per number of weights, gradients, AdamW moments and hidden states
+    size = 2 if mode == "true" else 4
     if a.family == "t5":
-        block, outside = _t5_activations(
-            a, peft, precision != "32", batch_size, seq_len
-        )
+        block, outside = _t5_activations(a, peft, mode, batch_size, seq_len)
         score_gradients = 8 * scores
     else:
         block, outside = _deberta_activations(a, peft, batch_size, seq_len)
@@ -344,28 +367,31 @@ def estimate_training_memory(
             8 * scores + 8 * batch_size * a.heads * seq_len * 2 * a.buckets
         )
     if gradient_checkpointing:
-        # each block keeps only its fp32 input; the backward pass recomputes one block at a time
-        activations = a.layers * 4 * tokens * a.d + block + outside
+        # each block keeps only its input; the backward pass recomputes one block at a time
+        activations = a.layers * size * tokens * a.d + block + outside
     else:
         activations = a.layers * block + outside
     # in a block's backward pass: gradients of the attention scores and of their softmax
     # (and, in DeBERTa, of the position scores),
-    # and the gradient of the hidden state (twice with checkpointing: in and out of a block)
-    backward_transient = score_gradients + 4 * tokens * a.d * (
+    # and the gradient of the hidden state (twice with checkpointing: in and out of a block).
+    # The score gradients stay fp32-sized in 16 bits too: T5 takes its softmax in fp32.
+    backward_transient = score_gradients + size * tokens * a.d * (
         2 if gradient_checkpointing else 1
     )
-    gradients = 4 * trainable
+    gradients = size * trainable
     # AdamW on CUDA updates all tensors at once (foreach): sqrt(exp_avg_sq) of every
     # trainable parameter; on CPU one tensor at a time: two temporaries of the largest one
-    step_transient = 4 * trainable if device == "cuda" else 2 * 4 * largest
+    step_transient = (
+        size * trainable if device == "cuda" else 2 * size * largest
+    )
     if activations + backward_transient >= gradients + step_transient:
         phase, transient = "backward", backward_transient
     else:
         phase, transient = "optimizer step", step_transient
     return MemoryEstimate(
-        weights_gib=4 * total / GIB,
+        weights_gib=size * total / GIB,
         gradients_gib=gradients / GIB,
-        optimizer_gib=8 * trainable / GIB,
+        optimizer_gib=2 * size * trainable / GIB,
         activations_gib=activations / GIB,
         transient_gib=transient / GIB,
         peak_phase=phase,

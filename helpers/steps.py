@@ -30,11 +30,14 @@ class StepMeasurement:
     seq_len: int
     total_params: int
     trainable_params: int
-    weights_gib: float  #: memory of all weights (fp32)
+    weights_gib: float  #: memory of all weights
     peak_gib: float  #: step peak above what the process held before the model was built
     tensor_peak_gib: float  #: step peak of tensors alone: weights, gradients, optimizer states, activations
     step_s: float  #: seconds of one step (the fastest of the measured steps)
     device: str
+    precision: str = (
+        "32"  #: "32", or "bf16-true" / "16-true": weights in 16 bits
+    )
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -183,8 +186,13 @@ def measure_here(
     steps: int = 2,
     pretrained: bool = False,
     label: str | None = None,
+    precision: str = "32",
 ) -> list[StepMeasurement]:
     """Build the model once, then time ``steps`` training steps at each batch size.
+
+    ``precision="bf16-true"`` or ``"16-true"`` converts the model to 16 bits before the
+    first step, as Lightning does for AutoGluon's ``env.precision`` of that name: weights,
+    gradients, AdamW's moments and activations are then 16-bit.
 
     Two peaks per batch size, each over its steps (the first step also allocates the
     optimizer states): ``peak_gib``, the process's memory above what it held before the
@@ -194,6 +202,15 @@ def measure_here(
     """
     import torch
 
+    dtypes = {
+        "32": torch.float32,
+        "bf16-true": torch.bfloat16,
+        "16-true": torch.float16,
+    }
+    if precision not in dtypes:
+        raise ValueError(
+            f"unknown precision {precision!r}; known: {', '.join(dtypes)}"
+        )
     device = "cuda" if torch.cuda.is_available() else "cpu"
     gc.collect()
     before_build = (
@@ -207,7 +224,7 @@ def measure_here(
         gradient_checkpointing=gradient_checkpointing,
         pretrained=pretrained,
     )
-    model.to(device).train()
+    model.to(device, dtypes[precision]).train()
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     weights_gib = (
@@ -248,6 +265,7 @@ def measure_here(
                 tensor_peak_gib=monitor.tensor_peak_gib,
                 step_s=min(durations),
                 device=device,
+                precision=precision,
             )
         )
     del model, optimizer
@@ -267,6 +285,7 @@ def measure_training_steps(
     seq_len: int = 128,
     steps: int = 1,
     label: str | None = None,
+    precision: str = "32",
     timeout_s: float = 600,
 ) -> list[StepMeasurement]:
     """Peak memory and time of real training steps, in a fresh process.
@@ -296,6 +315,7 @@ def measure_training_steps(
         seq_len=seq_len,
         steps=steps,
         label=label,
+        precision=precision,
     )
     start = time.perf_counter()
     if _server is None or _server.process.poll() is not None:
@@ -307,6 +327,7 @@ def measure_training_steps(
         )
     what = (
         f"{peft}, checkpointing {'on' if gradient_checkpointing else 'off'}"
+        + ("" if precision == "32" else f", {precision}")
     )
     batches = ", ".join(map(str, batch_sizes))
     print(

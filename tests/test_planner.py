@@ -10,6 +10,7 @@ from helpers.planner import (
     PEFT_METHODS,
     _architecture,
     _deberta_activations,
+    _mode,
     estimate_training_memory,
     parameter_counts,
 )
@@ -99,9 +100,10 @@ def _assert_counts_match(config, folder: str, peft) -> None:
 
 
 def _saved_bytes(
-    folder: str, peft, batch: int, length: int, mixed: bool = False
+    folder: str, peft, batch: int, length: int, precision: str = "32"
 ) -> int:
-    """Bytes of the tensors (not parameters) the forward pass saves for backward, each storage once."""
+    """Bytes of the tensors (not parameters) the forward pass saves for backward, each storage
+    once: in fp32, under bf16 autocast ("bf16-mixed") or in a bf16 model ("bf16-true")."""
     import torch
 
     torch.manual_seed(0)
@@ -109,6 +111,8 @@ def _saved_bytes(
         folder, peft=peft, gradient_checkpointing=False, pretrained=False
     )
     model.train()
+    if precision == "bf16-true":
+        model.to(torch.bfloat16)
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
     saved: dict[int, int] = {}
 
@@ -121,15 +125,19 @@ def _saved_bytes(
     tokens = torch.randint(0, 1000, (batch, length))
     with (
         torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t),
-        torch.autocast("cpu", torch.bfloat16, enabled=mixed),
+        torch.autocast(
+            "cpu", torch.bfloat16, enabled=precision == "bf16-mixed"
+        ),
     ):
         model(tokens, torch.zeros_like(tokens), torch.full((batch,), length))
     return sum(saved.values())
 
 
-@pytest.mark.parametrize("mixed", [False, True], ids=["fp32", "bf16-mixed"])
+@pytest.mark.parametrize("precision", ["32", "bf16-mixed", "bf16-true"])
 @pytest.mark.parametrize("peft", ["full", "ia3_bias"])
-def test_block_coefficients_count_the_saved_tensors(tmp_path, peft, mixed):
+def test_block_coefficients_count_the_saved_tensors(
+    tmp_path, peft, precision
+):
     """One more block adds exactly what the coefficients say (counted with saved-tensor hooks)."""
     d, d_ff, heads, d_kv, batch, length = 96, 200, 3, 24, 3, 40
     folders = {}
@@ -144,11 +152,12 @@ def test_block_coefficients_count_the_saved_tensors(tmp_path, peft, mixed):
             layers=layers,
         )
     one, two = folders[1], folders[2]
-    block = _saved_bytes(two, peft, batch, length, mixed) - _saved_bytes(
-        one, peft, batch, length, mixed
+    block = _saved_bytes(two, peft, batch, length, precision) - _saved_bytes(
+        one, peft, batch, length, precision
     )
+    mode = _mode(precision)
     c_d, c_inner, c_ff, c_scores, c_tok, c_weight = _T5_BLOCK[
-        peft == "full", mixed
+        peft == "full", mode
     ]
     tokens, inner = batch * length, heads * d_kv
     expected = (
@@ -158,17 +167,18 @@ def test_block_coefficients_count_the_saved_tensors(tmp_path, peft, mixed):
     expected += c_weight * (4 * d * inner + 3 * d * d_ff)
     assert block == expected
     if (
-        not mixed
+        mode != "mixed"
     ):  # outside the blocks: embedding, final norm, head, position buckets
-        o_d, o_tok = _T5_OUTSIDE[peft == "full", False]
-        outside = _saved_bytes(one, peft, batch, length, mixed) - block
+        o_d, o_tok = _T5_OUTSIDE[peft == "full", mode]
+        outside = _saved_bytes(one, peft, batch, length, precision) - block
         assert outside == tokens * (o_d * d + o_tok) + 8 * length**2
 
 
+@pytest.mark.parametrize("precision", ["32", "bf16-true"])
 @pytest.mark.parametrize("peft", ["full", "ia3_bias"])
 @pytest.mark.parametrize("checkpointing", [True, False])
 def test_estimate_within_ten_percent_of_a_measured_step(
-    tmp_path, peft, checkpointing
+    tmp_path, peft, checkpointing, precision
 ):
     config, folder = _small_t5_folder(
         tmp_path, d=128, d_ff=256, heads=4, d_kv=32, layers=3
@@ -180,7 +190,9 @@ def test_estimate_within_ten_percent_of_a_measured_step(
         batch_sizes=(4,),
         seq_len=64,
         steps=2,
+        precision=precision,
     )
+    assert measured.precision == precision
     predicted = helpers.estimate_training_memory(
         config,
         peft=peft,
@@ -188,6 +200,7 @@ def test_estimate_within_ten_percent_of_a_measured_step(
         batch_size=4,
         seq_len=64,
         device="cpu",
+        precision=precision,
     ).total_gib
     assert predicted == pytest.approx(measured.tensor_peak_gib, rel=0.10)
 
