@@ -433,3 +433,29 @@ def test_mdeberta_v3_base_config_is_the_published_one():
     ) == ("deberta-v2", 768, 12, 251000)
     # mDeBERTa-v3-base: 86M backbone + 190M embedding, head on top
     assert 278_000_000 < total < 279_000_000
+
+
+def test_true_16_bit_precision_halves_the_weights_and_their_states():
+    def estimate(precision):
+        return estimate_training_memory(
+            XL,
+            peft="ia3_bias",
+            gradient_checkpointing=True,
+            batch_size=1,
+            precision=precision,
+        )
+
+    fp32, bf16 = estimate("32"), estimate("bf16-true")
+    assert estimate("16-true") == bf16  # the same bytes, either format
+    for term in ("weights_gib", "gradients_gib", "optimizer_gib"):
+        assert getattr(bf16, term) == pytest.approx(getattr(fp32, term) / 2)
+    assert bf16.total_gib < 0.55 * fp32.total_gib
+    # FLAN-T5-XXL's encoder: no fp32 strategy fits a T4; 16-bit weights do
+    xxl = dict(peft="ia3_bias", gradient_checkpointing=True)
+    assert helpers.will_it_fit("google/flan-t5-xxl", "T4", **xxl) == 0
+    assert (
+        helpers.will_it_fit(
+            "google/flan-t5-xxl", "T4", precision="bf16-true", **xxl
+        )
+        > 0
+    )
