@@ -291,7 +291,8 @@ def measure_training_steps(
     """Peak memory and time of real training steps, in a fresh process.
 
     The model is built from ``checkpoint`` with stand-in weights (memory and time do not
-    depend on the values); :func:`measure_here` says what is measured.
+    depend on the values); :func:`measure_here` says what is measured, and in which
+    ``precision``.
 
     A fresh process starts from a clean heap, so one measurement cannot inflate the next,
     and its memory is returned to the system when it ends. (Each is forked from a server
