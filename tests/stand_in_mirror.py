@@ -59,10 +59,18 @@ def write_review_archive(path: Path, seed: int = SAMPLE_SEED) -> str:
     """Write generated reviews as ``<folder>/<split>.tsv`` members of a zip; return its SHA-1."""
     rng = np.random.default_rng(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(
-        path, "w", compression=zipfile.ZIP_DEFLATED
-    ) as archive:
-        archive.writestr(f"{DATASET_FOLDER}/", "")
+
+    def member(name: str) -> zipfile.ZipInfo:
+        # a fixed time stamp: writestr(name) stamps the current time, in 2-second steps,
+        # so two archives written across a step would differ
+        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        if info.is_dir():  # as writestr marks a folder
+            info.external_attr = 0o40775 << 16 | 0x10
+        return info
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(member(f"{DATASET_FOLDER}/"), "")
         for split, rows in ROWS.items():
             frame = _generate(LANGUAGE_OF[split.split("_")[0]], rows, rng)
             tsv = "".join(
@@ -70,7 +78,7 @@ def write_review_archive(path: Path, seed: int = SAMPLE_SEED) -> str:
                 for label, text in zip(frame["label"], frame["text"])
             )
             archive.writestr(
-                f"{DATASET_FOLDER}/{split}.tsv", tsv.encode("utf-8")
+                member(f"{DATASET_FOLDER}/{split}.tsv"), tsv.encode("utf-8")
             )
     return sha1_of(path)
 
