@@ -35,9 +35,8 @@ class StepMeasurement:
     tensor_peak_gib: float  #: step peak of tensors alone: weights, gradients, optimizer states, activations
     step_s: float  #: seconds of one step (the fastest of the measured steps)
     device: str
-    precision: str = (
-        "32"  #: "32", or "bf16-true" / "16-true": weights in 16 bits
-    )
+    #: "32", or "bf16-true" / "16-true": weights in 16 bits
+    precision: str = "32"
 
     def as_dict(self) -> dict:
         return asdict(self)
