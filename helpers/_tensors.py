@@ -16,8 +16,9 @@ class TensorMemoryTracker:
     sees every tensor an operator returns (through a ``TorchDispatchMode``, in the forward
     pass, the backward pass and the optimizer step alike) and counts each storage once,
     from its creation until it is freed. Tensors that existed before are counted through
-    :meth:`add`. Buffers an operator uses internally and frees before returning are not
-    tensors and are not counted.
+    :meth:`add`. A storage resized in place (``UntypedStorage.resize_``, as FSDP frees and
+    re-gathers its unsharded parameters) is counted at its new size. Buffers an operator
+    uses internally and frees before returning are not tensors and are not counted.
     """
 
     def __init__(self) -> None:
@@ -39,10 +40,21 @@ class TensorMemoryTracker:
         self.peak_bytes = 0
 
     def add(self, tensors: Iterable[object]) -> None:
-        """Count the storages of ``tensors`` (other objects are ignored; each storage once)."""
+        """Count the storages of ``tensors`` (other objects are ignored; each storage once).
+
+        A tensor that wraps others (a ``DTensor``, whose data is this process's shard) is
+        counted by the tensors it wraps.
+        """
         import torch
+        from torch.utils._python_dispatch import (
+            is_traceable_wrapper_subclass,
+        )
 
         for tensor in tensors:
+            if is_traceable_wrapper_subclass(tensor):
+                names, _ = tensor.__tensor_flatten__()
+                self.add(getattr(tensor, name) for name in names)
+                continue
             if (
                 not isinstance(tensor, torch.Tensor)
                 or tensor.device.type == "meta"
@@ -60,9 +72,31 @@ class TensorMemoryTracker:
     def _free(self, key: int) -> None:
         self.current_bytes -= self._live.pop(key, 0)
 
+    def _resized(self, storage: object) -> None:
+        key = id(storage)
+        if key in self._live:
+            nbytes = storage.nbytes()
+            self.current_bytes += nbytes - self._live[key]
+            self._live[key] = nbytes
+            self.peak_bytes = max(self.peak_bytes, self.current_bytes)
+
     def __enter__(self) -> TensorMemoryTracker:
+        import torch
+
+        tracker, resize = self, torch.UntypedStorage.resize_
+
+        def resize_and_count(storage, size):  # noqa: ANN001
+            result = resize(storage, size)
+            tracker._resized(storage)
+            return result
+
+        self._resize = resize
+        torch.UntypedStorage.resize_ = resize_and_count
         self._mode.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        import torch
+
         self._mode.__exit__(*exc)
+        torch.UntypedStorage.resize_ = self._resize

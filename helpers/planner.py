@@ -41,6 +41,13 @@ PRECISIONS: tuple[str, ...] = (
     "16-true",
 )
 
+#: How AutoGluon (through Lightning's ``env.strategy``) spreads training over several GPUs:
+#: ``"ddp"`` replicates the model on every GPU and averages the gradients; ``"fsdp"`` (ZeRO
+#: stage 3) shards weights, gradients and optimizer states across the GPUs and gathers each
+#: unit's weights when it computes. The planner's FSDP has one unit per encoder block and
+#: one for the rest (the embedding and the head), as ``fully_shard`` per block gives.
+MULTI_GPU_STRATEGIES: tuple[str, ...] = ("ddp", "fsdp")
+
 #: Memory a GPU keeps from tensors: the CUDA context (about 0.5 GiB) and the caching
 #: allocator's blocks that are reserved but free at the peak.
 GPU_RESERVE_GIB = 1.0
@@ -93,20 +100,26 @@ class MemoryEstimate:
     activations_gib: float
     #: short-lived buffers where memory peaks
     transient_gib: float
-    #: "backward" (activations at their largest) or "optimizer step"
+    #: where memory peaks: "backward" (its start, activations at their largest), "optimizer
+    #: step", or, with FSDP, "forward" (gathering the first units) or "end of backward"
     peak_phase: str
+    #: what several GPUs add at the peak: DDP's gradient buckets (a copy of the gradients);
+    #: FSDP's gathered units (their full weights, and gradients before they are sharded)
+    parallel_gib: float = 0.0
 
     @property
     def total_gib(self) -> float:
-        """The estimated peak: weights, optimizer states, and the larger of the two phases."""
+        """The estimated peak: weights, optimizer states, and the largest phase."""
         return self.weights_gib + self.optimizer_gib + self._phase_gib()
 
     def _phase_gib(self) -> float:
-        return self.transient_gib + (
-            self.activations_gib
-            if self.peak_phase == "backward"
-            else self.gradients_gib
-        )
+        if self.peak_phase == "forward":
+            return self.parallel_gib
+        if self.peak_phase == "backward":
+            return (
+                self.activations_gib + self.transient_gib + self.parallel_gib
+            )
+        return self.gradients_gib + self.transient_gib + self.parallel_gib
 
 
 @dataclass(frozen=True)
@@ -305,14 +318,23 @@ def estimate_training_memory(
     seq_len: int = 128,
     precision: str = "32",
     device: str = "cuda",
+    gpus: int = 1,
+    strategy: str = "ddp",
 ) -> MemoryEstimate:
     """Estimated tensor memory of one training step of AutoGluon's text model, term by term.
 
-    ``.total_gib`` of the result is the estimated peak, in GiB.
+    ``.total_gib`` of the result is the estimated peak, in GiB (per GPU, with ``gpus``).
 
     The peak is the weights and optimizer states, plus the larger of two phases: the start
     of the backward pass (all saved activations, and a block's gradients being formed) or
     the optimizer step (all gradients, and AdamW's temporaries).
+
+    On several GPUs (``gpus`` > 1, ``batch_size`` per GPU), ``strategy="ddp"`` adds DDP's
+    gradient buckets to every GPU. ``"fsdp"`` divides weights, gradients and optimizer
+    states by ``gpus`` and adds the units it gathers: when the forward pass starts, the
+    rest (embedding and head) and the first block, each held twice (the gathered buffer
+    and the parameters copied out of it); in the backward pass, the rest and one block
+    (twice); at its end, the rest's weights and its gradient, not yet sharded.
 
     Parameters
     ----------
@@ -329,12 +351,14 @@ def estimate_training_memory(
         ``"bf16-true"`` or ``"16-true"``.
     device
         ``"cuda"`` (AdamW updates all tensors at once) or ``"cpu"`` (one at a time).
+    gpus, strategy
+        How many GPUs train together, and how: one of :data:`MULTI_GPU_STRATEGIES`.
 
     Raises
     ------
     ValueError
-        For a config of another architecture, an unknown method or precision (16-bit
-        precision for DeBERTa), or sizes below 1.
+        For a config of another architecture, an unknown method, precision or strategy
+        (16-bit precision and FSDP for DeBERTa), or sizes below 1.
     """
     a = _architecture(config)
     _check_peft(peft, a)
@@ -352,6 +376,15 @@ def estimate_training_memory(
         )
     if device not in {"cuda", "cpu"}:
         raise ValueError(f"device must be 'cuda' or 'cpu', got {device!r}")
+    if gpus < 1 or strategy not in MULTI_GPU_STRATEGIES:
+        raise ValueError(
+            f"gpus must be at least 1 and strategy one of {', '.join(MULTI_GPU_STRATEGIES)}; "
+            f"got {gpus} and {strategy!r}"
+        )
+    if gpus > 1 and strategy == "fsdp" and a.family != "t5":
+        raise ValueError(
+            f"FSDP is modelled for the T5 family only; use strategy='ddp' for {a.family}"
+        )
     total, trainable, largest = parameter_counts(config, peft)
     tokens = batch_size * seq_len
     scores = batch_size * a.heads * seq_len**2
@@ -384,6 +417,19 @@ def estimate_training_memory(
     step_transient = (
         size * trainable if device == "cuda" else 2 * size * largest
     )
+    if gpus > 1 and strategy == "fsdp":
+        return _fsdp_estimate(
+            a,
+            peft,
+            gpus,
+            size,
+            (total, trainable, largest),
+            activations,
+            backward_transient,
+            device,
+        )
+    # DDP: each GPU holds everything, and a bucket copy of the gradients to average
+    buckets = size * trainable if gpus > 1 else 0
     if activations + backward_transient >= gradients + step_transient:
         phase, transient = "backward", backward_transient
     else:
@@ -395,6 +441,66 @@ def estimate_training_memory(
         activations_gib=activations / GIB,
         transient_gib=transient / GIB,
         peak_phase=phase,
+        parallel_gib=buckets / GIB,
+    )
+
+
+def _fsdp_estimate(
+    a: _Architecture,
+    peft: str,
+    gpus: int,
+    size: int,
+    counts: tuple[int, int, int],
+    activations: int,
+    backward_transient: int,
+    device: str,
+) -> MemoryEstimate:
+    """Per-GPU memory under FSDP, one unit per T5 block and one for the rest."""
+    total, trainable, largest = counts
+    # the largest block is the first, which holds the relative position bias table
+    block = (
+        4 * a.d * a.inner
+        + ((2 if a.gated else 1) + 1) * a.d * a.d_ff
+        + 2 * a.d
+        + a.buckets * a.heads
+        + (0 if peft == "full" else 3 * a.inner + a.d)
+    )
+    head = 2 * a.d + 2
+    # the rest: embedding, final layer norm and head; with PEFT the last two train
+    rest = a.vocab * a.d + a.d + head
+    rest_trainable = rest if peft == "full" else a.d + head
+    gradients = size * trainable / gpus
+    step_transient = (
+        size * trainable / gpus
+        if device == "cuda"
+        else 2 * size * largest / gpus
+    )
+    phases = {
+        "forward": (0, 0, 2 * size * (rest + block)),
+        "backward": (
+            activations,
+            backward_transient,
+            size * (rest + 2 * block),
+        ),
+        "end of backward": (0, 0, size * (rest + rest_trainable)),
+        "optimizer step": (0, step_transient, 0),
+    }
+
+    def peak(phase: str) -> float:
+        held, transient, gathered = phases[phase]
+        grads = 0 if phase in {"forward", "backward"} else gradients
+        return held + transient + gathered + grads
+
+    phase = max(phases, key=peak)
+    held, transient, gathered = phases[phase]
+    return MemoryEstimate(
+        weights_gib=size * total / gpus / GIB,
+        gradients_gib=gradients / GIB,
+        optimizer_gib=2 * size * trainable / gpus / GIB,
+        activations_gib=activations / GIB,
+        transient_gib=transient / GIB,
+        peak_phase=phase,
+        parallel_gib=gathered / GIB,
     )
 
 
@@ -406,9 +512,14 @@ def will_it_fit(
     gradient_checkpointing: bool,
     seq_len: int = 128,
     precision: str = "32",
+    gpus: int = 1,
+    strategy: str = "ddp",
     max_batch_size: int = 4096,
 ) -> int:
     """The largest batch size whose estimated training step fits ``gpu``; 0 if none does.
+
+    With ``gpus`` > 1 (``strategy`` as for :func:`estimate_training_memory`) it is the
+    batch per GPU.
 
     ``config_or_name`` is a config as for :func:`estimate_training_memory`, a FLAN-T5 name
     (``"google/flan-t5-xl"``) or ``"microsoft/mdeberta-v3-base"``.
@@ -435,6 +546,8 @@ def will_it_fit(
             batch_size=batch,
             seq_len=seq_len,
             precision=precision,
+            gpus=gpus,
+            strategy=strategy,
         )
         return estimate.total_gib <= budget
 

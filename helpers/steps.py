@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .memory import GIB, MemoryMonitor, process_rss_gib
+from .planner import PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class StepMeasurement:
     device: str
     #: "32", or "bf16-true" / "16-true": weights in 16 bits
     precision: str = "32"
+    #: processes that trained the model together (each measured on its own)
+    ranks: int = 1
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -186,6 +189,8 @@ def measure_here(
     pretrained: bool = False,
     label: str | None = None,
     precision: str = "32",
+    ranks: int = 1,
+    strategy: str = "fsdp",
 ) -> list[StepMeasurement]:
     """Build the model once, then time ``steps`` training steps at each batch size.
 
@@ -198,19 +203,73 @@ def measure_here(
     model was built (on CUDA, the allocator's), and ``tensor_peak_gib``, the tensors alone
     (weights, gradients, optimizer states, activations), which is what
     :func:`helpers.estimate_training_memory` predicts.
+
+    ``ranks`` > 1 trains one model in that many CPU processes that talk through gloo, as
+    that many GPUs would through NCCL, each with a batch of ``batch_size``: with
+    ``strategy="fsdp"`` PyTorch's FSDP (``fully_shard``) shards it, one unit per block and
+    one for the rest; with ``"ddp"`` each process holds all of it. Returns one measurement
+    per rank and batch size.
     """
+    if precision not in _DTYPES:
+        raise ValueError(
+            f"unknown precision {precision!r}; known: {', '.join(_DTYPES)}"
+        )
+    if ranks < 1 or strategy not in {"ddp", "fsdp"}:
+        raise ValueError(
+            f"ranks must be at least 1 and strategy 'ddp' or 'fsdp'; got {ranks} and {strategy!r}"
+        )
+    kwargs = dict(
+        checkpoint=checkpoint,
+        peft=peft,
+        gradient_checkpointing=gradient_checkpointing,
+        batch_sizes=batch_sizes,
+        seq_len=seq_len,
+        steps=steps,
+        pretrained=pretrained,
+        label=label,
+        precision=precision,
+    )
+    if ranks == 1:
+        return _measure_process(**kwargs)
+    return _measure_ranks(ranks, strategy, kwargs)
+
+
+def _dtypes() -> dict:
     import torch
 
-    dtypes = {
+    return {
         "32": torch.float32,
         "bf16-true": torch.bfloat16,
         "16-true": torch.float16,
     }
-    if precision not in dtypes:
-        raise ValueError(
-            f"unknown precision {precision!r}; known: {', '.join(dtypes)}"
-        )
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+#: The precisions :func:`measure_here` can run: fp32, and the planner's true 16-bit ones
+#: (mixed precision needs a GPU's autocast).
+_DTYPES = tuple(
+    precision
+    for precision in ("32", *PRECISIONS)
+    if precision == "32" or precision.endswith("-true")
+)
+
+
+def _measure_process(
+    *,
+    checkpoint: str,
+    peft: str,
+    gradient_checkpointing: bool,
+    batch_sizes: tuple[int, ...],
+    seq_len: int,
+    steps: int,
+    pretrained: bool,
+    label: str | None,
+    precision: str,
+    shard=None,  # noqa: ANN001  (a function that distributes the built model)
+    ranks: int = 1,
+) -> list[StepMeasurement]:
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() and ranks == 1 else "cpu"
     gc.collect()
     before_build = (
         process_rss_gib()
@@ -223,19 +282,24 @@ def measure_here(
         gradient_checkpointing=gradient_checkpointing,
         pretrained=pretrained,
     )
-    model.to(device, dtypes[precision]).train()
+    model.to(device, _dtypes()[precision]).train()
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     weights_gib = (
         sum(p.numel() * p.element_size() for p in model.parameters()) / GIB
     )
     vocab = min(model.config.vocab_size, 1000)
+    if shard is not None:
+        # the optimizer was built for the parameters before sharding: build it again
+        step_model, optimizer = shard(model, optimizer)
+    else:
+        step_model = model
     results = []
     for batch_size in batch_sizes:
         durations = []
         existing = [
-            *model.parameters(),
-            *model.buffers(),
+            *step_model.parameters(),
+            *step_model.buffers(),
             *_optimizer_tensors(optimizer),
         ]
         with MemoryMonitor(
@@ -247,7 +311,7 @@ def measure_here(
             for _ in range(steps):
                 start = time.perf_counter()
                 _training_step(
-                    model, optimizer, batch_size, seq_len, vocab, device
+                    step_model, optimizer, batch_size, seq_len, vocab, device
                 )
                 durations.append(time.perf_counter() - start)
         results.append(
@@ -265,11 +329,109 @@ def measure_here(
                 step_s=min(durations),
                 device=device,
                 precision=precision,
+                ranks=ranks,
             )
         )
-    del model, optimizer
+    del model, step_model, optimizer
     gc.collect()
     return results
+
+
+def _measure_ranks(
+    ranks: int, strategy: str, kwargs: dict
+) -> list[StepMeasurement]:
+    """Fork ``ranks`` processes that form a gloo group and train one model together."""
+    import json
+    import os
+    import tempfile
+
+    store_file = tempfile.NamedTemporaryFile(delete=False)
+    store_file.close()
+    os.unlink(store_file.name)  # the store creates it; it must not exist yet
+    children = []
+    for rank in range(ranks):
+        reader, writer = os.pipe()
+        child = os.fork()
+        if child == 0:
+            os.close(reader)
+            try:
+                answer = [
+                    r.as_dict()
+                    for r in _measure_rank(
+                        rank, ranks, strategy, store_file.name, kwargs
+                    )
+                ]
+            except BaseException:  # noqa: BLE001  (the traceback goes to the caller)
+                import traceback
+
+                answer = {"error": traceback.format_exc()}
+            with os.fdopen(writer, "w") as out:
+                out.write(json.dumps(answer))
+            os._exit(0)
+        os.close(writer)
+        children.append((child, reader))
+    answers = []
+    for child, reader in children:
+        with os.fdopen(reader) as result:
+            answers.append(
+                json.loads(result.read() or '{"error": "no result"}')
+            )
+        os.waitpid(child, 0)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(store_file.name)
+    errors = [a["error"] for a in answers if isinstance(a, dict)]
+    if errors:
+        raise RuntimeError(f"a rank failed:\n{errors[0]}")
+    return [StepMeasurement(**r) for answer in answers for r in answer]
+
+
+def _measure_rank(
+    rank: int, ranks: int, strategy: str, store_path: str, kwargs: dict
+) -> list[StepMeasurement]:
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // ranks))
+    store = dist.FileStore(store_path, ranks)
+    dist.init_process_group("gloo", store=store, rank=rank, world_size=ranks)
+    try:
+        return _measure_process(
+            **kwargs,
+            shard=_fsdp if strategy == "fsdp" else _ddp,
+            ranks=ranks,
+        )
+    finally:
+        dist.destroy_process_group()
+
+
+def _fsdp(model, optimizer):  # noqa: ANN001, ANN202
+    """Shard ``model`` with FSDP: one unit per encoder block, and one for the rest."""
+    from torch.distributed.fsdp import fully_shard
+
+    for block in model.model.encoder.block:
+        fully_shard(block)
+    fully_shard(model)
+    return model, _rebuilt(optimizer, model)
+
+
+def _ddp(model, optimizer):  # noqa: ANN001, ANN202
+    """Replicate ``model`` with DistributedDataParallel (gradients averaged in buckets)."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model), optimizer
+
+
+def _rebuilt(optimizer, model):  # noqa: ANN001, ANN202
+    """AdamW with ``optimizer``'s settings, over ``model``'s (now sharded) parameters."""
+    import torch
+
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    group = optimizer.param_groups[0]
+    return torch.optim.AdamW(
+        trainable, lr=group["lr"], weight_decay=group["weight_decay"]
+    )
 
 
 _server = None  # the measuring server, started on first use
@@ -285,13 +447,15 @@ def measure_training_steps(
     steps: int = 1,
     label: str | None = None,
     precision: str = "32",
+    ranks: int = 1,
+    strategy: str = "fsdp",
     timeout_s: float = 600,
 ) -> list[StepMeasurement]:
     """Peak memory and time of real training steps, in a fresh process.
 
     The model is built from ``checkpoint`` with stand-in weights (memory and time do not
-    depend on the values); :func:`measure_here` says what is measured, and in which
-    ``precision``.
+    depend on the values); :func:`measure_here` says what is measured, in which
+    ``precision``, and how ``ranks`` processes share one model under ``strategy``.
 
     A fresh process starts from a clean heap, so one measurement cannot inflate the next,
     and its memory is returned to the system when it ends. (Each is forked from a server
@@ -316,6 +480,8 @@ def measure_training_steps(
         steps=steps,
         label=label,
         precision=precision,
+        ranks=ranks,
+        strategy=strategy,
     )
     start = time.perf_counter()
     if _server is None or _server.process.poll() is not None:
@@ -328,6 +494,7 @@ def measure_training_steps(
     what = (
         f"{peft}, checkpointing {'on' if gradient_checkpointing else 'off'}"
         + ("" if precision == "32" else f", {precision}")
+        + ("" if ranks == 1 else f", {strategy} over {ranks} processes")
     )
     batches = ", ".join(map(str, batch_sizes))
     print(

@@ -174,6 +174,40 @@ def test_tensor_tracker_counts_live_storages_and_their_peak():
     assert tracker.current_bytes == 4000
 
 
+def test_tensor_tracker_follows_resized_storages_and_counts_shards():
+    from helpers._tensors import TensorMemoryTracker
+
+    import torch
+    from torch.distributed.tensor import DTensor
+
+    resize = torch.UntypedStorage.resize_
+    tracker = TensorMemoryTracker()
+    with tracker:
+        gathered = torch.ones(1000)  # +4000, as FSDP gathers a unit
+        gathered.untyped_storage().resize_(0)  # and frees it in place
+        assert tracker.current_bytes == 0
+        gathered.untyped_storage().resize_(2000)  # gathers it again
+    assert tracker.current_bytes == 2000 and tracker.peak_bytes == 4000
+    assert torch.UntypedStorage.resize_ is resize  # put back on exit
+
+    # a DTensor counts as its local shard (here: one process, one shard)
+    import torch.distributed as dist
+
+    store = dist.HashStore()
+    dist.init_process_group("gloo", store=store, rank=0, world_size=1)
+    try:
+        from torch.distributed.device_mesh import init_device_mesh
+        from torch.distributed.tensor import Shard
+
+        mesh = init_device_mesh("cpu", (1,))
+        shard = DTensor.from_local(torch.ones(300), mesh, [Shard(0)])
+        counted = TensorMemoryTracker()
+        counted.add([shard])
+        assert counted.current_bytes == 1200
+    finally:
+        dist.destroy_process_group()
+
+
 def test_monitor_tracks_tensors_of_a_training_step():
     import torch
 

@@ -205,6 +205,78 @@ def test_estimate_within_ten_percent_of_a_measured_step(
     assert predicted == pytest.approx(measured.tensor_peak_gib, rel=0.10)
 
 
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
+@pytest.mark.parametrize("peft", ["full", "ia3_bias"])
+def test_per_gpu_estimate_within_ten_percent_of_two_measured_ranks(
+    tmp_path, peft, strategy
+):
+    config, folder = _small_t5_folder(
+        tmp_path, d=128, d_ff=256, heads=4, d_kv=32, layers=3
+    )
+    measured = measure_here(
+        folder,
+        peft=peft,
+        gradient_checkpointing=True,
+        batch_sizes=(4,),
+        seq_len=64,
+        steps=2,
+        ranks=2,
+        strategy=strategy,
+    )
+    assert [m.ranks for m in measured] == [2, 2]
+    single = helpers.estimate_training_memory(
+        config,
+        peft=peft,
+        gradient_checkpointing=True,
+        batch_size=4,
+        seq_len=64,
+        device="cpu",
+    )
+    predicted = helpers.estimate_training_memory(
+        config,
+        peft=peft,
+        gradient_checkpointing=True,
+        batch_size=4,
+        seq_len=64,
+        device="cpu",
+        gpus=2,
+        strategy=strategy,
+    )
+    for rank in measured:
+        assert predicted.total_gib == pytest.approx(
+            rank.tensor_peak_gib, rel=0.10
+        )
+    if strategy == "fsdp":  # half of every weight, gradient and moment
+        assert predicted.weights_gib == pytest.approx(single.weights_gib / 2)
+        assert predicted.optimizer_gib == pytest.approx(
+            single.optimizer_gib / 2
+        )
+    else:  # all of them, and the gradient buckets
+        assert predicted.weights_gib == single.weights_gib
+        assert predicted.parallel_gib == pytest.approx(single.gradients_gib)
+
+
+def test_fsdp_divides_the_states_of_full_finetuning():
+    xxl = helpers.flan_t5_config("google/flan-t5-xxl")
+
+    def per_gpu(gpus: int, strategy: str) -> float:
+        return helpers.estimate_training_memory(
+            xxl,
+            peft="full",
+            gradient_checkpointing=True,
+            batch_size=1,
+            gpus=gpus,
+            strategy=strategy,
+        ).total_gib
+
+    assert per_gpu(8, "fsdp") < per_gpu(4, "fsdp") < per_gpu(2, "fsdp")
+    assert per_gpu(2, "fsdp") < per_gpu(1, "ddp") < per_gpu(2, "ddp")
+    assert per_gpu(8, "ddp") == per_gpu(2, "ddp")
+    # weights, gradients and AdamW's moments: 16 bytes a parameter, over 8 GPUs
+    total, _, _ = parameter_counts(xxl, "full")
+    assert per_gpu(8, "fsdp") > 16 * total / 8 / 1024**3
+
+
 @pytest.mark.parametrize("peft", ["full", "ia3_bias"])
 @pytest.mark.parametrize("checkpointing", [True, False])
 def test_deberta_estimate_within_ten_percent_of_a_measured_step(
@@ -387,6 +459,28 @@ def test_will_it_fit():
             ),
             "device must be",
         ),
+        (
+            lambda: helpers.estimate_training_memory(
+                XL,
+                peft="full",
+                gradient_checkpointing=False,
+                batch_size=1,
+                gpus=2,
+                strategy="zero",
+            ),
+            "strategy one of ddp, fsdp",
+        ),
+        (
+            lambda: helpers.will_it_fit(
+                "microsoft/mdeberta-v3-base",
+                "T4",
+                peft="full",
+                gradient_checkpointing=False,
+                gpus=2,
+                strategy="fsdp",
+            ),
+            "FSDP is modelled for the T5 family only",
+        ),
     ],
     ids=[
         "gpu",
@@ -397,6 +491,8 @@ def test_will_it_fit():
         "batch",
         "precision",
         "device",
+        "strategy",
+        "deberta-fsdp",
     ],
 )
 def test_bad_input_is_refused_clearly(call, message):
