@@ -64,6 +64,9 @@ from .planner import (
 )
 from .plots import plot_predicted_vs_measured
 
+# Chapter 6: 16-bit weights, several GPUs
+from .planner import MULTI_GPU_STRATEGIES, PRECISIONS
+
 # The setup page: the cache folder, downloads and mirrors
 from .cache import book_cache_dir
 from .reviews import ChecksumError
@@ -91,6 +94,7 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
         "estimate_training_memory", "MemoryEstimate", "will_it_fit",
         "GPU_RESERVE_GIB", "mdeberta_v3_base_config", "plot_predicted_vs_measured",
     ),
+    "06_flan_t5_xxl_16_bit": ("PRECISIONS", "MULTI_GPU_STRATEGIES"),
     "setup": ("book_cache_dir", "ChecksumError", "MirrorError"),
 }  # fmt: skip
 
