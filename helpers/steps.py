@@ -491,14 +491,16 @@ def measure_training_steps(
         raise RuntimeError(
             f"measuring {label or checkpoint} failed:\n{answer['error'][-3000:]}"
         )
-    what = (
-        f"{peft}, checkpointing {'on' if gradient_checkpointing else 'off'}"
-        + ("" if precision == "32" else f", {precision}")
-        + ("" if ranks == 1 else f", {strategy} over {ranks} processes")
-    )
-    batches = ", ".join(map(str, batch_sizes))
+    what = [
+        peft,
+        "checkpointing" if gradient_checkpointing else "no checkpointing",
+        *([] if precision == "32" else [precision]),
+        *([] if ranks == 1 else [f"{strategy} on {ranks} ranks"]),
+        f"batch {', '.join(map(str, batch_sizes))}",
+    ]
     print(
-        f"measured {label or checkpoint} ({what}, batch {batches}) in {time.perf_counter() - start:.0f} s",
+        f"measured {label or checkpoint}: {', '.join(what)} "
+        f"({time.perf_counter() - start:.0f} s)",
         flush=True,
     )
     return [StepMeasurement(**record) for record in answer]

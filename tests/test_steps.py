@@ -84,7 +84,7 @@ def test_measure_training_steps_matches_in_process(capsys):
         # exact, whichever process counts
         assert b.tensor_peak_gib == a.tensor_peak_gib
     assert capsys.readouterr().out.startswith(
-        "measured tiny-t5 (ia3_bias, checkpointing on, batch 1, 2) in "
+        "measured tiny-t5: ia3_bias, checkpointing, batch 1, 2 ("
     )
 
 
@@ -106,6 +106,37 @@ def test_measure_training_steps_reports_failure(tmp_path):
         seq_len=8,
     )
     assert ok.trainable_params == ok.total_params
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"precision": "bf16-mixed"}, "unknown precision 'bf16-mixed'"),
+        ({"ranks": 0}, "ranks must be at least 1"),
+        ({"ranks": 2, "strategy": "zero"}, "strategy 'ddp' or 'fsdp'"),
+    ],
+)
+def test_measure_here_refuses_what_it_cannot_run(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        measure_here(
+            str(tiny_t5_folder()),
+            peft="ia3_bias",
+            gradient_checkpointing=False,
+            **kwargs,
+        )
+
+
+def test_a_failing_rank_reports_its_traceback(tmp_path):
+    missing = str(tmp_path / "no-such-checkpoint")
+    with pytest.raises(RuntimeError, match="a rank failed") as error:
+        measure_here(
+            missing,
+            peft="ia3_bias",
+            gradient_checkpointing=False,
+            ranks=2,
+            strategy="ddp",
+        )
+    assert "Traceback" in str(error.value)
 
 
 def test_build_with_overrides_moves_ia3():
