@@ -18,9 +18,10 @@ PROFILE_ENV = "PEFT_BOOK_PROFILE"
 PROFILE_NAMES = ("tiny", "full")
 #: The one switch for running the ``full`` profile on a CPU (``make rehearsal`` sets it):
 #: GPU-sized work is cut to CPU size, and nothing else changes. Every ``fit`` stops after
-#: :data:`REHEARSAL_MAX_STEPS` optimizer steps (data, models, evaluation as in ``full``), and
-#: chapter 5 measures FLAN-T5-base, -large and mDeBERTa-v3-base with
-#: :data:`REHEARSAL_BLOCKS` of their blocks (the planner predicts the same architectures).
+#: :data:`REHEARSAL_MAX_STEPS` optimizer steps (data, models, evaluation as in ``full``),
+#: chapter 5 measures FLAN-T5-base, -large and mDeBERTa-v3-base, and chapter 6 FLAN-T5-base
+#: and -XL, with :data:`REHEARSAL_BLOCKS` of their blocks (the planner predicts the same
+#: architectures), and chapter 6 measures FLAN-T5-XXL's blocks at batch 1 only.
 REHEARSAL_ENV = "PEFT_BOOK_CPU_REHEARSAL"
 REHEARSAL_MAX_STEPS = 4
 REHEARSAL_BLOCKS = 2
@@ -77,7 +78,7 @@ class Profile:
 
     @property
     def measured_blocks(self) -> int | None:
-        """Blocks of the GPU-sized architectures that chapter 5 measures; ``None``: all."""
+        """Blocks of the GPU-sized architectures that chapters 5 and 6 measure; ``None``: all."""
         return REHEARSAL_BLOCKS if self.cpu_rehearsal else None
 
     def asserts_scores(self, claim: str) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .memory import GIB, MemoryMonitor, process_rss_gib
-from .planner import PRECISIONS
+from .planner import MULTI_GPU_STRATEGIES, PRECISIONS, _mode
 
 
 @dataclass(frozen=True)
@@ -210,13 +210,14 @@ def measure_here(
     one for the rest; with ``"ddp"`` each process holds all of it. Returns one measurement
     per rank and batch size.
     """
-    if precision not in _DTYPES:
+    if precision not in _MEASURABLE_PRECISIONS:
         raise ValueError(
-            f"unknown precision {precision!r}; known: {', '.join(_DTYPES)}"
+            f"unknown precision {precision!r}; known: {', '.join(_MEASURABLE_PRECISIONS)}"
         )
-    if ranks < 1 or strategy not in {"ddp", "fsdp"}:
+    if ranks < 1 or strategy not in MULTI_GPU_STRATEGIES:
         raise ValueError(
-            f"ranks must be at least 1 and strategy 'ddp' or 'fsdp'; got {ranks} and {strategy!r}"
+            f"ranks must be at least 1 and strategy one of {', '.join(MULTI_GPU_STRATEGIES)}; "
+            f"got {ranks} and {strategy!r}"
         )
     kwargs = dict(
         checkpoint=checkpoint,
@@ -234,23 +235,18 @@ def measure_here(
     return _measure_ranks(ranks, strategy, kwargs)
 
 
-def _dtypes() -> dict:
+#: The precisions :func:`measure_here` runs: fp32 and the planner's true 16-bit ones
+#: (mixed precision needs a GPU's autocast).
+_MEASURABLE_PRECISIONS = tuple(p for p in PRECISIONS if _mode(p) != "mixed")
+
+
+def _dtype(precision: str):  # noqa: ANN202
+    """The torch dtype of the weights in ``precision``."""
     import torch
 
-    return {
-        "32": torch.float32,
-        "bf16-true": torch.bfloat16,
-        "16-true": torch.float16,
-    }
-
-
-#: The precisions :func:`measure_here` can run: fp32, and the planner's true 16-bit ones
-#: (mixed precision needs a GPU's autocast).
-_DTYPES = tuple(
-    precision
-    for precision in ("32", *PRECISIONS)
-    if precision == "32" or precision.endswith("-true")
-)
+    if precision == "32":
+        return torch.float32
+    return torch.bfloat16 if precision.startswith("bf16") else torch.float16
 
 
 def _measure_process(
@@ -282,7 +278,7 @@ def _measure_process(
         gradient_checkpointing=gradient_checkpointing,
         pretrained=pretrained,
     )
-    model.to(device, _dtypes()[precision]).train()
+    model.to(device, _dtype(precision)).train()
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     weights_gib = (
@@ -495,7 +491,7 @@ def measure_training_steps(
         peft,
         "checkpointing" if gradient_checkpointing else "no checkpointing",
         *([] if precision == "32" else [precision]),
-        *([] if ranks == 1 else [f"{strategy} on {ranks} ranks"]),
+        *([] if ranks == 1 else [f"{ranks} {strategy} ranks"]),
         f"batch {', '.join(map(str, batch_sizes))}",
     ]
     print(

@@ -147,7 +147,8 @@ def rehearse(work: Path) -> int:
     )
     print(
         f"switch used: {REHEARSAL_ENV}=1 (every fit stops after {REHEARSAL_MAX_STEPS} optimizer steps; "
-        f"chapter 5 measures FLAN-T5-base, -large and mDeBERTa-v3-base with {REHEARSAL_BLOCKS} blocks)"
+        f"chapters 5 and 6 measure FLAN-T5-base, -large, -XL and mDeBERTa-v3-base with {REHEARSAL_BLOCKS} blocks, "
+        "chapter 6 FLAN-T5-XXL's blocks at batch 1)"
     )
 
     outcomes = []

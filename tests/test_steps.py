@@ -113,7 +113,7 @@ def test_measure_training_steps_reports_failure(tmp_path):
     [
         ({"precision": "bf16-mixed"}, "unknown precision 'bf16-mixed'"),
         ({"ranks": 0}, "ranks must be at least 1"),
-        ({"ranks": 2, "strategy": "zero"}, "strategy 'ddp' or 'fsdp'"),
+        ({"ranks": 2, "strategy": "zero"}, "strategy one of ddp, fsdp"),
     ],
 )
 def test_measure_here_refuses_what_it_cannot_run(kwargs, message):
