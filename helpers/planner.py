@@ -88,7 +88,11 @@ def _mode(precision: str) -> str:
 
 @dataclass(frozen=True)
 class MemoryEstimate:
-    """An estimate of training memory, term by term, in GiB; ``total_gib`` is the peak."""
+    """An estimate of training memory, term by term, in GiB; ``total_gib`` is the peak.
+
+    On several GPUs every term is one GPU's: under FSDP, the weights, gradients and
+    optimizer states are its shards.
+    """
 
     #: all parameters (fp32, or 16 bits in true 16-bit precision)
     weights_gib: float
