@@ -1,5 +1,6 @@
 """Machinery of :func:`helpers.measure_training_steps`: a process that imports torch,
-transformers and AutoGluon once, and forks one fresh child per measurement.
+transformers and AutoGluon once, and forks one fresh child per measurement
+(:func:`fork_child`, which also forks the ranks of a shared model).
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from collections.abc import Callable, Iterable
 from typing import Any
 
 #: glibc keeps freed blocks below this size in its heap, where they can fragment and inflate
@@ -73,43 +75,61 @@ class _MeasuringServer:
         self.process.wait()
 
 
+def fork_child(work: Callable[[], Iterable[Any]]) -> tuple[int, int]:
+    """Run ``work`` in a forked child; return its pid and the read end of a pipe that will
+    carry its answer (see :func:`child_answer`)."""
+    import traceback
+
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the measuring child
+        os.close(reader)
+        try:
+            answer = [r.as_dict() for r in work()]
+        except BaseException:  # noqa: BLE001  (everything goes back to the caller)
+            answer = {"error": traceback.format_exc()}
+        with os.fdopen(writer, "w") as out:
+            out.write(json.dumps(answer))
+        os._exit(0)
+    os.close(writer)
+    return child, reader
+
+
+def child_answer(child: int, reader: int) -> list[dict] | dict:
+    """What the child of :func:`fork_child` returned, once it has ended: a list of dicts
+    (``as_dict()`` of each item), or ``{"error": "<traceback or reason>"}``."""
+    with os.fdopen(reader) as result:
+        text = result.read()
+    _, status = os.waitpid(child, 0)
+    if not text:
+        return {
+            "error": f"the measuring process ended without a result (wait status {status}: "
+            "killed, or out of memory?)"
+        }
+    return json.loads(text)
+
+
+def _call(request: dict) -> Iterable[Any]:
+    import importlib
+
+    module, name = request["function"].split(":")
+    return getattr(importlib.import_module(module), name)(
+        **request["kwargs"]
+    )
+
+
 def _serve() -> None:
     """The server's loop (``python -m helpers._measuring_server``): fork one child per request."""
     import helpers  # noqa: F401  (torchvision compatibility, quiet logs)
 
-    import importlib
     import sys
-    import traceback
 
     import autogluon.multimodal  # noqa: F401  (imported once, here, for every child)
 
     for line in sys.stdin:
         request = json.loads(line)
-        reader, writer = os.pipe()
-        child = os.fork()
-        if child == 0:  # the measuring child
-            os.close(reader)
-            try:
-                module, name = request["function"].split(":")
-                function = getattr(importlib.import_module(module), name)
-                answer = [r.as_dict() for r in function(**request["kwargs"])]
-            except BaseException:  # noqa: BLE001  (everything goes back to the caller)
-                answer = {"error": traceback.format_exc()}
-            with os.fdopen(writer, "w") as out:
-                out.write(json.dumps(answer))
-            os._exit(0)
-        os.close(writer)
-        with os.fdopen(reader) as result:
-            text = result.read()
-        _, status = os.waitpid(child, 0)
-        if not text:
-            text = json.dumps(
-                {
-                    "error": f"the measuring process ended without a result (wait status {status}: "
-                    "killed, or out of memory?)"
-                }
-            )
-        sys.stdout.write(text + "\n")
+        answer = child_answer(*fork_child(lambda: _call(request)))
+        sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
 
 

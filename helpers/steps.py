@@ -337,42 +337,23 @@ def _measure_ranks(
     ranks: int, strategy: str, kwargs: dict
 ) -> list[StepMeasurement]:
     """Fork ``ranks`` processes that form a gloo group and train one model together."""
-    import json
     import os
     import tempfile
+
+    from ._measuring_server import child_answer, fork_child
 
     store_file = tempfile.NamedTemporaryFile(delete=False)
     store_file.close()
     os.unlink(store_file.name)  # the store creates it; it must not exist yet
-    children = []
-    for rank in range(ranks):
-        reader, writer = os.pipe()
-        child = os.fork()
-        if child == 0:
-            os.close(reader)
-            try:
-                answer = [
-                    r.as_dict()
-                    for r in _measure_rank(
-                        rank, ranks, strategy, store_file.name, kwargs
-                    )
-                ]
-            except BaseException:  # noqa: BLE001  (the traceback goes to the caller)
-                import traceback
-
-                answer = {"error": traceback.format_exc()}
-            with os.fdopen(writer, "w") as out:
-                out.write(json.dumps(answer))
-            os._exit(0)
-        os.close(writer)
-        children.append((child, reader))
-    answers = []
-    for child, reader in children:
-        with os.fdopen(reader) as result:
-            answers.append(
-                json.loads(result.read() or '{"error": "no result"}')
+    children = [
+        fork_child(
+            lambda rank=rank: _measure_rank(
+                rank, ranks, strategy, store_file.name, kwargs
             )
-        os.waitpid(child, 0)
+        )
+        for rank in range(ranks)
+    ]
+    answers = [child_answer(child, reader) for child, reader in children]
     with contextlib.suppress(FileNotFoundError):
         os.unlink(store_file.name)
     errors = [a["error"] for a in answers if isinstance(a, dict)]

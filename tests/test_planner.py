@@ -224,23 +224,16 @@ def test_per_gpu_estimate_within_ten_percent_of_two_measured_ranks(
         strategy=strategy,
     )
     assert [m.ranks for m in measured] == [2, 2]
-    single = helpers.estimate_training_memory(
-        config,
+    step = dict(
         peft=peft,
         gradient_checkpointing=True,
         batch_size=4,
         seq_len=64,
         device="cpu",
     )
+    single = helpers.estimate_training_memory(config, **step)
     predicted = helpers.estimate_training_memory(
-        config,
-        peft=peft,
-        gradient_checkpointing=True,
-        batch_size=4,
-        seq_len=64,
-        device="cpu",
-        gpus=2,
-        strategy=strategy,
+        config, **step, gpus=2, strategy=strategy
     )
     for rank in measured:
         assert predicted.total_gib == pytest.approx(
