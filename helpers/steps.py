@@ -414,6 +414,14 @@ def _rebuilt(optimizer, model):  # noqa: ANN001, ANN202
 _server = None  # the measuring server, started on first use
 
 
+def _shortened(traceback: str, limit: int = 3000) -> str:
+    """A long traceback's first line and its last ``limit`` characters, where the error is."""
+    if len(traceback) <= limit:
+        return traceback
+    first, _, rest = traceback.partition("\n")
+    return f"{first}\n...\n{rest[-limit:]}"
+
+
 def measure_training_steps(
     checkpoint: str,
     *,
@@ -466,7 +474,7 @@ def measure_training_steps(
     answer = _server.request("helpers.steps:measure_here", kwargs, timeout_s)
     if isinstance(answer, dict):
         raise RuntimeError(
-            f"measuring {label or checkpoint} failed:\n{answer['error'][-3000:]}"
+            f"measuring {label or checkpoint} failed:\n{_shortened(answer['error'])}"
         )
     what = [
         peft,

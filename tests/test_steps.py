@@ -139,6 +139,23 @@ def test_a_failing_rank_reports_its_traceback(tmp_path):
     assert "Traceback" in str(error.value)
 
 
+def test_a_long_traceback_keeps_its_first_line_and_its_end():
+    from helpers.steps import _shortened
+
+    long = (
+        "Traceback (most recent call last):\n"
+        + "x" * 5000
+        + "\nKeyError: 'y'"
+    )
+    short = _shortened(long, limit=100)
+    assert short.startswith("Traceback (most recent call last):\n...\n")
+    assert short.endswith("KeyError: 'y'") and len(short) < 150
+    assert (
+        _shortened("Traceback\nValueError", limit=100)
+        == "Traceback\nValueError"
+    )
+
+
 def test_build_with_overrides_moves_ia3():
     from helpers.steps import build_autogluon_text_model
 
