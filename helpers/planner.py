@@ -212,16 +212,12 @@ def parameter_counts(
     head = a.d * num_classes + num_classes
     embedding = a.vocab * a.d
     if a.family == "t5":
-        block = (
-            4 * a.d * a.inner
-            + ((2 if a.gated else 1) + 1) * a.d * a.d_ff
-            + 2 * a.d
-        )
+        block = _t5_block_params(a)
         position_bias = a.buckets * a.heads
         total = embedding + a.layers * block + position_bias + a.d + head
         if peft == "full":
             return total, total, max(embedding, a.d_ff * a.d)
-        ia3 = a.layers * (3 * a.inner + a.d)
+        ia3 = a.layers * _t5_ia3_params(a)
         bias = position_bias if peft.endswith("_bias") else 0
         return (
             total + ia3,
@@ -251,6 +247,20 @@ def parameter_counts(
     ia3 = a.layers * 2 * a.d
     biases = a.layers * (4 * a.d + 2 * a.d + a.d_ff + a.d) + 2 * a.d
     return total + ia3, ia3 + biases + head, max(a.d_ff, a.d * num_classes)
+
+
+def _t5_block_params(a: _Architecture) -> int:
+    """Parameters of one T5 block: q, k, v, o, the feed-forward matrices, two layer norms."""
+    return (
+        4 * a.d * a.inner
+        + ((2 if a.gated else 1) + 1) * a.d * a.d_ff
+        + 2 * a.d
+    )
+
+
+def _t5_ia3_params(a: _Architecture) -> int:
+    """IA3's scaling vectors in one T5 block."""
+    return 3 * a.inner + a.d
 
 
 def _check_peft(peft: str, architecture: _Architecture) -> None:
@@ -415,97 +425,58 @@ def estimate_training_memory(
     backward_transient = score_gradients + size * tokens * a.d * (
         2 if gradient_checkpointing else 1
     )
-    gradients = size * trainable
     # AdamW on CUDA updates all tensors at once (foreach): sqrt(exp_avg_sq) of every
     # trainable parameter; on CPU one tensor at a time: two temporaries of the largest one
     step_transient = (
         size * trainable if device == "cuda" else 2 * size * largest
     )
-    if gpus > 1 and strategy == "fsdp":
-        return _fsdp_estimate(
-            a,
-            peft,
-            gpus,
-            size,
-            (total, trainable, largest),
-            activations,
-            backward_transient,
-            device,
+
+    def at(phase: str, transient: float, parallel: float, shards: int = 1):
+        """The estimate if memory peaks at ``phase``, the states divided in ``shards``."""
+        return MemoryEstimate(
+            weights_gib=size * total / shards / GIB,
+            gradients_gib=size * trainable / shards / GIB,
+            optimizer_gib=2 * size * trainable / shards / GIB,
+            activations_gib=activations / GIB,
+            transient_gib=transient / GIB,
+            peak_phase=phase,
+            parallel_gib=parallel / GIB,
         )
-    # DDP: each GPU holds everything, and a bucket copy of the gradients to average
-    buckets = size * trainable if gpus > 1 else 0
-    if activations + backward_transient >= gradients + step_transient:
-        phase, transient = "backward", backward_transient
+
+    if gpus > 1 and strategy == "fsdp":
+        block, rest, rest_trainable = _fsdp_units(a, peft)
+        phases = (
+            at("forward", 0, 2 * size * (rest + block), gpus),
+            at(
+                "backward",
+                backward_transient,
+                size * (rest + 2 * block),
+                gpus,
+            ),
+            at("end of backward", 0, size * (rest + rest_trainable), gpus),
+            at("optimizer step", step_transient / gpus, 0, gpus),
+        )
     else:
-        phase, transient = "optimizer step", step_transient
-    return MemoryEstimate(
-        weights_gib=size * total / GIB,
-        gradients_gib=gradients / GIB,
-        optimizer_gib=2 * size * trainable / GIB,
-        activations_gib=activations / GIB,
-        transient_gib=transient / GIB,
-        peak_phase=phase,
-        parallel_gib=buckets / GIB,
-    )
+        # DDP: each GPU holds everything, and a bucket copy of the gradients to average
+        buckets = size * trainable if gpus > 1 else 0
+        phases = (
+            at("backward", backward_transient, buckets),
+            at("optimizer step", step_transient, buckets),
+        )
+    return max(phases, key=lambda estimate: estimate.total_gib)
 
 
-def _fsdp_estimate(
-    a: _Architecture,
-    peft: str,
-    gpus: int,
-    size: int,
-    counts: tuple[int, int, int],
-    activations: int,
-    backward_transient: int,
-    device: str,
-) -> MemoryEstimate:
-    """Per-GPU memory under FSDP, one unit per T5 block and one for the rest."""
-    total, trainable, largest = counts
+def _fsdp_units(a: _Architecture, peft: str) -> tuple[int, int, int]:
+    """Parameters of FSDP's largest block unit, of the unit of the rest, and of what trains
+    in the rest (units: one per T5 block, one for everything else)."""
     # the largest block is the first, which holds the relative position bias table
-    block = (
-        4 * a.d * a.inner
-        + ((2 if a.gated else 1) + 1) * a.d * a.d_ff
-        + 2 * a.d
-        + a.buckets * a.heads
-        + (0 if peft == "full" else 3 * a.inner + a.d)
-    )
+    block = _t5_block_params(a) + a.buckets * a.heads
+    if peft != "full":
+        block += _t5_ia3_params(a)
     head = 2 * a.d + 2
     # the rest: embedding, final layer norm and head; with PEFT the last two train
     rest = a.vocab * a.d + a.d + head
-    rest_trainable = rest if peft == "full" else a.d + head
-    gradients = size * trainable / gpus
-    step_transient = (
-        size * trainable / gpus
-        if device == "cuda"
-        else 2 * size * largest / gpus
-    )
-    phases = {
-        "forward": (0, 0, 2 * size * (rest + block)),
-        "backward": (
-            activations,
-            backward_transient,
-            size * (rest + 2 * block),
-        ),
-        "end of backward": (0, 0, size * (rest + rest_trainable)),
-        "optimizer step": (0, step_transient, 0),
-    }
-
-    def peak(phase: str) -> float:
-        held, transient, gathered = phases[phase]
-        grads = 0 if phase in {"forward", "backward"} else gradients
-        return held + transient + gathered + grads
-
-    phase = max(phases, key=peak)
-    held, transient, gathered = phases[phase]
-    return MemoryEstimate(
-        weights_gib=size * total / gpus / GIB,
-        gradients_gib=gradients / GIB,
-        optimizer_gib=2 * size * trainable / gpus / GIB,
-        activations_gib=activations / GIB,
-        transient_gib=transient / GIB,
-        peak_phase=phase,
-        parallel_gib=gathered / GIB,
-    )
+    return block, rest, rest if peft == "full" else a.d + head
 
 
 def will_it_fit(

@@ -286,7 +286,7 @@ def _measure_process(
     )
     vocab = min(model.config.vocab_size, 1000)
     if shard is not None:
-        # the optimizer was built for the parameters before sharding: build it again
+        # FSDP replaces the parameters, so it returns an optimizer built for the new ones
         step_model, optimizer = shard(model, optimizer)
     else:
         step_model = model
