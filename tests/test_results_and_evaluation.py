@@ -66,6 +66,27 @@ def test_load_missing_results_names_the_chapter(tmp_path, monkeypatch):
         load_results("01_multilingual_baseline", "full")
 
 
+def test_missing_results_are_measured_again_once(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    calls = []
+
+    def rerun() -> dict:
+        calls.append(1)
+        return {"v": len(calls)}
+
+    assert load_results("01_multilingual_baseline", "full", rerun=rerun) == {
+        "v": 1
+    }
+    assert "01_multilingual_baseline" in capsys.readouterr().out
+    # recorded as that chapter's: the second call reads it
+    assert load_results("01_multilingual_baseline", "full", rerun=rerun) == {
+        "v": 1
+    }
+    assert calls == [1]
+
+
 def test_unserialisable_record_leaves_no_partial_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     save_results("ch", "tiny", {"v": 1})
