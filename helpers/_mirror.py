@@ -15,6 +15,10 @@ Layout::
     <mirror>/data/<archive>.zip            the review archive
     <mirror>/hub/models--<org>--<name>/    the models, in Hugging Face's cache layout
 
+Without a mirror, :func:`require_model` first checks that the Hugging Face hub answers, and
+a machine without internet gets an :class:`~helpers._download.OfflineError` that names
+both ways to run offline: a mirror, or the ``tiny`` profile (``PEFT_BOOK_PROFILE=tiny``).
+
 ``make rehearsal`` builds a *stand-in* mirror offline (generated reviews in the real
 archive's layout, small random-init models under the real ids; its manifest says
 ``"stand_in": true`` and carries the stand-in archive's own SHA-1) to run the ``full``
@@ -28,7 +32,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ._download import download_verified
+from ._download import (
+    OfflineError,
+    check_reachable,
+    download_verified,
+    hub_endpoint,
+)
 
 MIRROR_ENV = "PEFT_BOOK_MIRROR"
 MANIFEST = "manifest.json"
@@ -134,16 +143,44 @@ def _snapshot(folder: Path, model_id: str) -> Path | None:
     return snapshot if snapshot.is_dir() else None
 
 
+def _in_local_hub_cache(model_id: str) -> bool:
+    """Whether the Hugging Face cache already holds ``model_id`` (its ``config.json``)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(model_id, "config.json"), str)
+
+
+def _hub_offline() -> bool:
+    """``$HF_HUB_OFFLINE`` is on: the user asked the hub to use its local cache only."""
+    value = os.environ.get("HF_HUB_OFFLINE", "").strip().lower()
+    return value in {"1", "on", "true", "yes"}
+
+
 def require_model(model_id: str) -> str:
-    """Return ``model_id`` after checking that the mirror in use holds it (no-op without one).
+    """Return ``model_id`` once it can be loaded: from the mirror, or the hub is reachable.
+
+    With a mirror (``$PEFT_BOOK_MIRROR``), the mirror must hold the model. Without one,
+    AutoGluon downloads it from the Hugging Face hub: one short request first checks that
+    the hub answers (once per process), so that a machine without internet gets a message
+    that says what to do instead of a network error deep inside ``fit``. A model already
+    in the local Hugging Face cache, or ``$HF_HUB_OFFLINE`` set, needs no check. The
+    ``tiny`` profile never calls this.
 
     Raises
     ------
     MirrorError
         If the mirror lacks the model, its configuration or its weights.
+    OfflineError
+        If there is no mirror, the model is not cached, and the hub cannot be reached.
     """
     folder = mirror_folder()
     if folder is None:
+        if not _hub_offline():
+            try:
+                check_reachable(hub_endpoint(), f"the model {model_id}")
+            except OfflineError:
+                if not _in_local_hub_cache(model_id):
+                    raise
         return model_id
     snapshot = _snapshot(folder, model_id)
     if snapshot is None or not (snapshot / "config.json").is_file():

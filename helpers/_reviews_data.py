@@ -86,6 +86,11 @@ def dataset_folder(url: str | None = None, sha1: str | None = None) -> Path:
 
     The extraction is keyed by the archive's SHA-1, so data from a stand-in mirror
     (``make rehearsal``) is never taken for the real data set, or the other way round.
+
+    Raises
+    ------
+    OfflineError
+        If the archive must be downloaded and its server cannot be reached.
     """
     url, sha1 = url or DATASET_URL, sha1 or DATASET_SHA1
     mirrored = _mirror.mirrored_archive(sha1)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ._download import OfflineError
 from ._reviews_data import (
     SAMPLE_SEED,
     ChecksumError,
@@ -17,7 +18,7 @@ from ._reviews_data import (
 if TYPE_CHECKING:
     from .profiles import Profile
 
-__all__ = ["ChecksumError", "load_reviews"]
+__all__ = ["ChecksumError", "OfflineError", "load_reviews"]
 
 
 def load_reviews(profile: Profile) -> dict[str, pd.DataFrame]:
@@ -33,6 +34,10 @@ def load_reviews(profile: Profile) -> dict[str, pd.DataFrame]:
     ------
     ChecksumError
         If the downloaded or mirrored archive is not the expected file; nothing is kept.
+    OfflineError
+        If the archive must be downloaded and this machine has no internet: the message
+        names the two ways to run offline, a mirror (``$PEFT_BOOK_MIRROR``) or the ``tiny``
+        profile (``PEFT_BOOK_PROFILE=tiny``).
     """
     if profile.name == "tiny":
         return generate_reviews(
