@@ -44,7 +44,7 @@ from .results import load_results
 
 # Chapter 3: FLAN-T5-XL's training steps measured
 from .cache import clean_cache
-from .gpus import GPU_MEMORY_GIB
+from .gpus import GPU_MEMORY_GIB, usable_gpu_gib
 from .models import architecture_folder, flan_t5_config
 from .plots import plot_memory_timeline
 from .steps import StepMeasurement, measure_training_steps
@@ -56,8 +56,8 @@ from .steps import build_autogluon_text_model
 
 # Chapter 5: will it fit?
 from .models import mdeberta_v3_base_config
+from .gpus import GPU_RESERVE_GIB
 from .planner import (
-    GPU_RESERVE_GIB,
     MemoryEstimate,
     estimate_training_memory,
     will_it_fit,
@@ -85,6 +85,7 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     "03_flan_t5_xl_checkpointing": (
         "flan_t5_config", "architecture_folder", "measure_training_steps",
         "StepMeasurement", "plot_memory_timeline", "GPU_MEMORY_GIB", "clean_cache",
+        "usable_gpu_gib",
     ),
     "04_peft_shootout": (
         "build_autogluon_text_model", "roc_auc_intervals", "pareto_front",

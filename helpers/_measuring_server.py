@@ -16,6 +16,12 @@ from typing import Any
 #: system at once, so the measured peak is what the tensors need.
 _ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
 
+#: The server's environment. A process that initialised CUDA cannot fork children that use
+#: it ("CUDA error: initialization error"); with PYTORCH_NVML_BASED_CUDA_CHECK=1,
+#: ``torch.cuda.is_available()`` asks NVML instead of initialising CUDA (PyTorch's
+#: "CUDA semantics" notes), so the server's imports leave CUDA to its children.
+_SERVER_ENV = {**_ALLOCATOR_ENV, "PYTORCH_NVML_BASED_CUDA_CHECK": "1"}
+
 
 class _MeasuringServer:
     """A process that has imported torch, transformers and AutoGluon once (seconds), and forks
@@ -39,7 +45,7 @@ class _MeasuringServer:
             stdout=subprocess.PIPE,
             stderr=self.log,
             text=True,
-            env={**os.environ, **_ALLOCATOR_ENV},
+            env={**os.environ, **_SERVER_ENV},
             start_new_session=True,
         )
 
@@ -77,9 +83,16 @@ class _MeasuringServer:
 
 def fork_child(work: Callable[[], Iterable[Any]]) -> tuple[int, int]:
     """Run ``work`` in a forked child; return its pid and the read end of a pipe that will
-    carry its answer (see :func:`child_answer`)."""
+    carry its answer (see :func:`child_answer`).
+
+    Raises
+    ------
+    RuntimeError
+        If this process has initialised CUDA: its child could not use it.
+    """
     import traceback
 
+    _refuse_after_cuda()
     reader, writer = os.pipe()
     child = os.fork()
     if child == 0:  # the measuring child
@@ -93,6 +106,20 @@ def fork_child(work: Callable[[], Iterable[Any]]) -> tuple[int, int]:
         os._exit(0)
     os.close(writer)
     return child, reader
+
+
+def _refuse_after_cuda() -> None:
+    """Raise if this process initialised CUDA, before it forks a child that would fail."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        raise RuntimeError(
+            "this process has initialised CUDA, so a forked child cannot use it "
+            "('CUDA error: initialization error'); measure through "
+            "helpers.measure_training_steps, whose server sets "
+            "PYTORCH_NVML_BASED_CUDA_CHECK=1 and leaves CUDA to its children"
+        )
 
 
 def child_answer(child: int, reader: int) -> list[dict] | dict:

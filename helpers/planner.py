@@ -6,10 +6,13 @@ It knows the T5 family (FLAN-T5's encoder, as AutoGluon trains it) and DeBERTa-v
 The model counts tensors, the way ``torch.cuda.max_memory_allocated`` does: the weights,
 then the gradients and AdamW's two moments of the trainable parameters, then the
 activations the forward pass keeps for the backward pass, then the short-lived buffers at
-the two moments where memory can peak (the start of the backward pass, the optimizer step). What a GPU holds beyond its tensors (the CUDA context,
-the caching allocator's spare blocks) is not a tensor; :func:`will_it_fit` reserves it from
-the GPU's memory instead. Each term is explained in the book's concepts page and checked
-against real training steps in chapter 5.
+the two moments where memory can peak (the start of the backward pass, the optimizer step).
+On CUDA, ``max_memory_allocated`` also counts cuBLAS's workspaces and the caching
+allocator's rounding of each block (:func:`_cuda_terms`). What a GPU holds beyond what the
+allocator hands out (the CUDA context, the allocator's spare blocks) is not counted;
+:func:`will_it_fit` keeps it from the GPU's memory instead (:func:`helpers.usable_gpu_gib`).
+Each term is explained in the book's concepts page and checked against real training steps
+in chapter 5 (on a CPU: the CUDA terms are not yet checked on a GPU).
 
 The activation coefficients are bytes per element, counted from the tensors that the
 forward pass of AutoGluon's T5 and DeBERTa-v3 encoders saves for backward
@@ -21,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .gpus import GPU_MEMORY_GIB
+from .gpus import GPU_SPECS, usable_gpu_gib
 from .memory import GIB
 
 #: Strategies the model knows: ``"full"`` is full finetuning.
@@ -47,10 +50,6 @@ PRECISIONS: tuple[str, ...] = (
 #: unit's weights when it computes. The planner's FSDP has one unit per encoder block and
 #: one for the rest (the embedding and the head), as ``fully_shard`` per block gives.
 MULTI_GPU_STRATEGIES: tuple[str, ...] = ("ddp", "fsdp")
-
-#: Memory a GPU keeps from tensors: the CUDA context (about 0.5 GiB) and the caching
-#: allocator's blocks that are reserved but free at the peak.
-GPU_RESERVE_GIB = 1.0
 
 # Bytes saved for the backward pass in one T5 block, per element of
 # (B*L*d, B*L*inner, B*L*d_ff, B*h*L*L, B*L), with inner = h*d_kv, followed by bytes per
@@ -110,11 +109,20 @@ class MemoryEstimate:
     #: what several GPUs add at the peak: DDP's gradient buckets (a copy of the gradients);
     #: FSDP's gathered units (their full weights, and gradients before they are sharded)
     parallel_gib: float = 0.0
+    #: on CUDA, what ``max_memory_allocated`` counts beyond the tensors: cuBLAS's
+    #: workspaces and the caching allocator's rounding (0 on a CPU)
+    cuda_gib: float = 0.0
 
     @property
     def total_gib(self) -> float:
-        """The estimated peak: weights, optimizer states, and the largest phase."""
-        return self.weights_gib + self.optimizer_gib + self._phase_gib()
+        """The estimated peak: weights, optimizer states, the largest phase, and on CUDA
+        what the allocator adds."""
+        return (
+            self.weights_gib
+            + self.optimizer_gib
+            + self._phase_gib()
+            + self.cuda_gib
+        )
 
     def _phase_gib(self) -> float:
         if self.peak_phase == "forward":
@@ -334,6 +342,7 @@ def estimate_training_memory(
     device: str = "cuda",
     gpus: int = 1,
     strategy: str = "ddp",
+    gpu: str | None = None,
 ) -> MemoryEstimate:
     """Estimated tensor memory of one training step of AutoGluon's text model, term by term.
 
@@ -367,6 +376,14 @@ def estimate_training_memory(
         ``"cuda"`` (AdamW updates all tensors at once) or ``"cpu"`` (one at a time).
     gpus, strategy
         How many GPUs train together, and how: one of :data:`MULTI_GPU_STRATEGIES`.
+    gpu
+        On CUDA, the card (a name in :data:`helpers.gpus.GPU_SPECS`), whose architecture
+        sets the size of cuBLAS's workspace; ``None``: any card but a Hopper (a T4).
+
+    On CUDA the estimate also holds ``cuda_gib``: cuBLAS's workspaces and the caching
+    allocator's rounding of the weights, gradients and optimizer states
+    (:func:`_cuda_terms`), which ``torch.cuda.max_memory_allocated`` counts. These CUDA
+    terms are read from PyTorch's source and not yet checked on a GPU.
 
     Raises
     ------
@@ -390,6 +407,10 @@ def estimate_training_memory(
         )
     if device not in {"cuda", "cpu"}:
         raise ValueError(f"device must be 'cuda' or 'cpu', got {device!r}")
+    if gpu is not None and gpu not in GPU_SPECS:
+        raise ValueError(
+            f"unknown GPU {gpu!r}; known: {', '.join(GPU_SPECS)}"
+        )
     if gpus < 1 or strategy not in MULTI_GPU_STRATEGIES:
         raise ValueError(
             f"gpus must be at least 1 and strategy one of {', '.join(MULTI_GPU_STRATEGIES)}; "
@@ -433,6 +454,11 @@ def estimate_training_memory(
 
     def at(phase: str, transient: float, parallel: float, shards: int = 1):
         """The estimate if memory peaks at ``phase``, the states divided in ``shards``."""
+        cuda = (
+            _cuda_terms(a, peft, size, gpu, shards)
+            if device == "cuda"
+            else 0
+        )
         return MemoryEstimate(
             weights_gib=size * total / shards / GIB,
             gradients_gib=size * trainable / shards / GIB,
@@ -441,6 +467,7 @@ def estimate_training_memory(
             transient_gib=transient / GIB,
             peak_phase=phase,
             parallel_gib=parallel / GIB,
+            cuda_gib=cuda / GIB,
         )
 
     if gpus > 1 and strategy == "fsdp":
@@ -479,6 +506,99 @@ def _fsdp_units(a: _Architecture, peft: str) -> tuple[int, int, int]:
     return block, rest, rest if peft == "full" else a.d + head
 
 
+# The CUDA caching allocator (c10/cuda/CUDACachingAllocator.cpp in PyTorch's source):
+# every request is rounded up to a multiple of 512 bytes (kMinBlockSize); requests of at
+# most 1 MiB (kSmallSize) come from the small pool's 2 MiB segments, larger ones from the
+# large pool: below 10 MiB (kMinLargeAlloc) from 20 MiB segments, above it from a segment
+# of their size rounded up to 2 MiB (kRoundLarge). A large-pool block is split only when
+# more than 1 MiB would remain (should_split); otherwise the request takes all of it, and
+# ``allocated_bytes`` (what max_memory_allocated reports) counts the block's size.
+_MIN_BLOCK = 512
+_SMALL_SIZE = 1 << 20
+_MIN_LARGE_ALLOC = 10 << 20
+_ROUND_LARGE = 2 << 20
+
+
+def _allocated_block(nbytes: int) -> int:
+    """Bytes the CUDA caching allocator counts for a fresh request of ``nbytes``."""
+    size = -(-max(nbytes, 1) // _MIN_BLOCK) * _MIN_BLOCK
+    if size < _MIN_LARGE_ALLOC:
+        # small pool, or a 20 MiB segment: the rest (over 1 MiB) is split off
+        return size
+    segment = -(-size // _ROUND_LARGE) * _ROUND_LARGE
+    return segment if segment - size <= _SMALL_SIZE else size
+
+
+def _cublas_workspace_bytes(gpu: str | None) -> int:
+    """cuBLAS's workspace for one (handle, stream), and cuBLASLt's beside it.
+
+    PyTorch takes both from the caching allocator (aten/src/ATen/cuda/CublasHandlePool.cpp:
+    ``getNewWorkspace``, ``getNewCUDABlasLtWorkspace``). Without ``CUBLAS_WORKSPACE_CONFIG``
+    the cuBLAS one is ``:4096:2:16:8`` (2 x 4096 KiB + 8 x 16 KiB = 8,320 KiB), 32 MiB on a
+    Hopper (compute capability 9.0); cuBLASLt's is ``CUBLASLT_WORKSPACE_SIZE``, 1024 KiB by
+    default. The docs describe the variable: "Reproducibility" in PyTorch's notes, and
+    cuBLAS's ``cublasSetWorkspace``.
+    """
+    hopper = gpu is not None and GPU_SPECS[gpu].compute_capability == (9, 0)
+    cublas = 4096 * 8 * 1024 if hopper else 4096 * 1024 * 2 + 16 * 1024 * 8
+    return cublas + 1024 * 1024
+
+
+#: Threads that call cuBLAS in a training step: the forward pass runs on the main thread,
+#: the backward pass on autograd's thread for the device, and PyTorch keeps one handle,
+#: hence one workspace, per thread and stream.
+_CUBLAS_THREADS = 2
+
+
+def _parameter_tensors(
+    a: _Architecture, peft: str
+) -> list[tuple[int, bool]]:
+    """``(elements, trainable)`` of every parameter tensor of AutoGluon's model for ``a``
+    (two classes); they add up to :func:`parameter_counts`."""
+    full = peft == "full"
+    head = [(a.d * 2, True), (2, True)]
+    if a.family == "t5":
+        matrices = 4 + (2 if a.gated else 1) + 1
+        sizes = [a.d * a.inner] * 4 + [a.d * a.d_ff] * (matrices - 4)
+        block = [(n, full) for n in sizes] + [(a.d, full)] * 2
+        ia3 = [] if full else [(a.inner, True)] * 3 + [(a.d, True)]
+        bias = full or peft.endswith("_bias")
+        tensors = [(a.vocab * a.d, full), (a.buckets * a.heads, bias)]
+        tensors += (block + ia3) * a.layers
+        return tensors + [(a.d, True)] + head
+    # DeBERTa-v3: biases train with ia3_bias, and so do the two IA3 vectors per block
+    weights = [(a.d * a.d, full)] * 4 + [(a.d * a.d_ff, full)] * 2
+    biases = [(a.d, True)] * 4 + [(a.d_ff, True), (a.d, True)]
+    norms = [(a.d, full), (a.d, True)] * 2
+    ia3 = [] if full else [(a.d, True)] * 2
+    block = weights + biases + norms + ia3
+    tensors = [(a.vocab * a.d, full), (a.d, full), (a.d, True)]
+    tensors += block * a.layers
+    tensors += [(2 * a.buckets * a.d, full), (a.d, full), (a.d, True)]
+    return tensors + head
+
+
+def _cuda_terms(
+    a: _Architecture, peft: str, size: int, gpu: str | None, shards: int
+) -> float:
+    """Bytes ``torch.cuda.max_memory_allocated`` counts beyond the tensors themselves.
+
+    cuBLAS's workspaces (:func:`_cublas_workspace_bytes`, one per calling thread), and the
+    caching allocator's rounding (:func:`_allocated_block`) of every weight, and of the
+    gradient and AdamW's two moments of every trainable one (``size`` bytes an element;
+    divided by ``shards`` under FSDP). Activations are multiples of 512 bytes for these
+    models; their large-pool rounding is not modelled. Read from PyTorch's source, and not
+    yet checked on a GPU.
+    """
+    rounding = 0
+    for elements, trainable in _parameter_tensors(a, peft):
+        nbytes = size * elements
+        extra = _allocated_block(nbytes) - nbytes
+        rounding += extra * (4 if trainable else 1)
+    workspaces = _CUBLAS_THREADS * _cublas_workspace_bytes(gpu)
+    return workspaces + rounding / shards
+
+
 def will_it_fit(
     config_or_name: Any,
     gpu: str,
@@ -498,20 +618,17 @@ def will_it_fit(
 
     ``config_or_name`` is a config as for :func:`estimate_training_memory`, a FLAN-T5 name
     (``"google/flan-t5-xl"``) or ``"microsoft/mdeberta-v3-base"``.
-    The GPU's memory, less :data:`GPU_RESERVE_GIB` for the CUDA context and the allocator,
-    must hold :func:`estimate_training_memory`.
+    :func:`estimate_training_memory` on CUDA, for ``gpu``, must fit
+    :func:`helpers.usable_gpu_gib` of ``gpu``: what CUDA reports of its memory, less the
+    CUDA context and the allocator's slack.
 
     Raises
     ------
     ValueError
-        For a GPU not in :data:`helpers.GPU_MEMORY_GIB`, or an unknown model name or config.
+        For a GPU not in :data:`helpers.gpus.GPU_SPECS`, or an unknown model name or config.
     """
-    if gpu not in GPU_MEMORY_GIB:
-        raise ValueError(
-            f"unknown GPU {gpu!r}; known: {', '.join(GPU_MEMORY_GIB)}"
-        )
+    budget = usable_gpu_gib(gpu)
     config = _resolve_config(config_or_name)
-    budget = GPU_MEMORY_GIB[gpu] - GPU_RESERVE_GIB
 
     def fits(batch: int) -> bool:
         estimate = estimate_training_memory(
@@ -523,6 +640,7 @@ def will_it_fit(
             precision=precision,
             gpus=gpus,
             strategy=strategy,
+            gpu=gpu,
         )
         return estimate.total_gib <= budget
 

@@ -135,12 +135,13 @@ def _stand_in_weights(model, std: float = 0.02) -> None:
     resident in memory as trained ones would be."""
     import torch
 
-    block = torch.randn(
-        1 << 20, generator=torch.Generator().manual_seed(0)
+    seeded = torch.randn(
+        1 << 20, generator=torch.Generator().manual_seed(0), device="cpu"
     ).mul_(std)
     with torch.no_grad():
         for parameter in model.parameters():
             flat = parameter.view(-1)
+            block = seeded.to(flat.device)  # the same tensor on the CPU
             for start in range(0, flat.numel(), block.numel()):
                 part = flat[start : start + block.numel()]
                 part.copy_(block[: part.numel()])
@@ -249,6 +250,19 @@ def _dtype(precision: str):  # noqa: ANN202
     return torch.bfloat16 if precision.startswith("bf16") else torch.float16
 
 
+@contextlib.contextmanager
+def _built_on(device: str) -> Iterator[None]:
+    """Build the model's tensors on ``device``: on CUDA, so the host's memory never holds
+    the weights (Colab has 12.7 GB of it; FLAN-T5-XL's weights take 4.6 GiB). AutoGluon
+    builds the encoder in fp32 (``from_config(..., dtype=float32)``); ``model.to`` then
+    converts it. On the CPU nothing changes."""
+    import torch
+
+    on_device = torch.device(device)
+    with contextlib.nullcontext() if device == "cpu" else on_device:
+        yield
+
+
 def _measure_process(
     *,
     checkpoint: str,
@@ -272,12 +286,13 @@ def _measure_process(
         if device == "cpu"
         else torch.cuda.memory_allocated() / GIB
     )
-    model, optimizer = build_autogluon_text_model(
-        checkpoint,
-        peft=peft,
-        gradient_checkpointing=gradient_checkpointing,
-        pretrained=pretrained,
-    )
+    with _built_on(device):
+        model, optimizer = build_autogluon_text_model(
+            checkpoint,
+            peft=peft,
+            gradient_checkpointing=gradient_checkpointing,
+            pretrained=pretrained,
+        )
     model.to(device, _dtype(precision)).train()
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -319,6 +319,7 @@ def test_terms_add_up_and_grow_as_they_should():
         + big.optimizer_gib
         + big.activations_gib
         + big.transient_gib
+        + big.cuda_gib
     )
     assert (
         full.peak_phase == "optimizer step" and big.peak_phase == "backward"
@@ -348,11 +349,15 @@ def test_will_it_fit():
         peft="ia3_bias",
         gradient_checkpointing=True,
     )
-    budget = helpers.GPU_MEMORY_GIB["T4"] - helpers.GPU_RESERVE_GIB
+    budget = helpers.usable_gpu_gib("T4")
 
     def fits(b):
         return helpers.estimate_training_memory(
-            XL, peft="ia3_bias", gradient_checkpointing=True, batch_size=b
+            XL,
+            peft="ia3_bias",
+            gradient_checkpointing=True,
+            batch_size=b,
+            gpu="T4",
         ).total_gib
 
     assert fits(t4) <= budget < fits(t4 + 1)
@@ -548,3 +553,52 @@ def test_true_16_bit_precision_halves_the_weights_and_their_states():
         )
         > 0
     )
+
+
+def test_cuda_adds_cublas_workspaces_and_block_rounding():
+    from helpers.planner import _allocated_block
+
+    kwargs = dict(peft="full", gradient_checkpointing=True, batch_size=4)
+    cpu = helpers.estimate_training_memory(XL, device="cpu", **kwargs)
+    t4 = helpers.estimate_training_memory(XL, gpu="T4", **kwargs)
+    h100 = helpers.estimate_training_memory(XL, gpu="H100-80GB", **kwargs)
+    assert cpu.cuda_gib == 0
+    # two threads (forward, backward), each 8,320 KiB of cuBLAS and 1 MiB of cuBLASLt,
+    # and 1 MiB for each of the embedding's four tensors: 251 MiB takes a 252 MiB block
+    assert t4.cuda_gib * 1024 == pytest.approx(
+        2 * (8320 / 1024 + 1) + 4, abs=0.01
+    )
+    assert h100.cuda_gib - t4.cuda_gib == pytest.approx(
+        2 * (32 - 8320 / 1024) / 1024
+    )
+    # a T4 is not a Hopper, the default
+    assert helpers.estimate_training_memory(XL, **kwargs) == t4
+    assert t4.total_gib - t4.cuda_gib == pytest.approx(
+        cpu.total_gib - cpu.transient_gib + t4.transient_gib
+    )
+    sizes = [_allocated_block(n) for n in (1, 513, 5 << 20)]
+    assert sizes == [512, 1024, 5 << 20]
+    assert _allocated_block(251 << 20) == 252 << 20  # 1 MiB left: not split
+    assert _allocated_block((248 << 20) + 512) == (248 << 20) + 512  # split
+    with pytest.raises(ValueError, match="T5000"):
+        helpers.estimate_training_memory(XL, gpu="T5000", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "name", ["google/flan-t5-xl", "microsoft/mdeberta-v3-base"]
+)
+def test_parameter_tensors_add_up_to_the_counts(name):
+    from helpers.planner import (
+        _architecture,
+        _parameter_tensors,
+        _resolve_config,
+        parameter_counts,
+    )
+
+    config = _resolve_config(name)
+    architecture = _architecture(config)
+    for peft in ("full", "ia3_bias"):
+        tensors = _parameter_tensors(architecture, peft)
+        total, trainable, _ = parameter_counts(config, peft)
+        assert sum(n for n, _ in tensors) == total
+        assert sum(n for n, t in tensors if t) == trainable

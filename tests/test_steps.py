@@ -217,3 +217,48 @@ def test_stand_in_weights_build_the_same_model(model):
     assert values.std().item() == pytest.approx(0.02, rel=0.05)
     for first, second in zip(stand_in.parameters(), again.parameters()):
         assert torch.equal(first, second)  # seeded: the same every time
+
+
+def test_the_measuring_server_leaves_cuda_to_its_children(monkeypatch):
+    from helpers import _measuring_server
+
+    import subprocess
+
+    import torch
+
+    started = {}
+
+    class Popen:
+        pid = -1
+
+        def __init__(self, *args, env, **kwargs):
+            started["env"] = env
+
+    monkeypatch.setattr(subprocess, "Popen", Popen)
+    _measuring_server._MeasuringServer()
+    assert started["env"]["PYTORCH_NVML_BASED_CUDA_CHECK"] == "1"
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    with pytest.raises(RuntimeError, match="initialised CUDA"):
+        _measuring_server.fork_child(list)
+
+
+def test_on_a_gpu_the_model_is_built_there():
+    """On CUDA the weights are built on the device (here the meta device stands in for
+    it), never on the host; on the CPU nothing changes."""
+    from helpers.steps import _built_on, build_autogluon_text_model
+
+    # the folder is written on first use: outside the meta device
+    folder = str(tiny_t5_folder())
+
+    def build(device):
+        with _built_on(device):
+            model, _ = build_autogluon_text_model(
+                folder,
+                peft="ia3_bias",
+                gradient_checkpointing=False,
+                pretrained=False,
+            )
+        return {p.device.type for p in model.parameters()}
+
+    assert build("meta") == {"meta"}
+    assert build("cpu") == {"cpu"}
