@@ -57,16 +57,16 @@ test:
 # ruff for helpers/ and tests/, nbqa + ruff for the notebooks (settings in pyproject.toml;
 # .pre-commit-config.yaml runs the same). `make format` fixes what can be fixed.
 lint: install
-	$(VENV)/bin/ruff check helpers tests
-	$(VENV)/bin/ruff format --check --quiet helpers tests
+	$(VENV)/bin/ruff check helpers tests peft_book_colab.py
+	$(VENV)/bin/ruff format --check --quiet helpers tests peft_book_colab.py
 	$(VENV)/bin/nbqa ruff $(NOTEBOOKS)
 	$(VENV)/bin/nbqa "ruff format --check --quiet" notebooks
 	$(VENV)/bin/nbqa "ruff format --check --quiet --line-length 75" book/workshop.ipynb
 	$(VENV)/bin/nbqa "ruff check --quiet --line-length 75" book/workshop.ipynb
 
 format: install
-	$(VENV)/bin/ruff check --fix --exit-zero --quiet helpers tests
-	$(VENV)/bin/ruff format --quiet helpers tests
+	$(VENV)/bin/ruff check --fix --exit-zero --quiet helpers tests peft_book_colab.py
+	$(VENV)/bin/ruff format --quiet helpers tests peft_book_colab.py
 	$(VENV)/bin/nbqa "ruff check --fix --exit-zero --quiet" $(NOTEBOOKS)
 	$(VENV)/bin/nbqa "ruff format --quiet" notebooks
 	$(VENV)/bin/nbqa "ruff format --quiet --line-length 75" book/workshop.ipynb

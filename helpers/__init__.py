@@ -30,6 +30,7 @@ quiet_library_output()
 from .cache import fresh_run_dir
 from .evaluation import evaluate_by_language, language_names
 from .memory import MemoryMonitor
+from .needs import check_gpu
 from .parameters import count_parameters
 from .plots import plot_scores_by_language
 from .profiles import Profile, get_profile
@@ -69,12 +70,14 @@ from .planner import MULTI_GPU_STRATEGIES, PRECISIONS
 
 # The setup page: the cache folder, downloads and mirrors
 from .cache import book_cache_dir
-from .reviews import ChecksumError
+from .needs import GPUTooSmallError
+from .reviews import ChecksumError, OfflineError
 
 #: The public names, by the chapter that introduces them ("setup": the setup page).
 CHAPTERS: dict[str, tuple[str, ...]] = {
     "01_multilingual_baseline": (
-        "get_profile", "Profile", "load_reviews", "fresh_run_dir", "MemoryMonitor",
+        "get_profile", "Profile", "check_gpu", "load_reviews", "fresh_run_dir",
+        "MemoryMonitor",
         "count_parameters", "evaluate_by_language", "language_names",
         "plot_scores_by_language", "save_results",
     ),
@@ -96,7 +99,10 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
         "GPU_RESERVE_GIB", "mdeberta_v3_base_config", "plot_predicted_vs_measured",
     ),
     "06_flan_t5_xxl_16_bit": ("PRECISIONS", "MULTI_GPU_STRATEGIES"),
-    "setup": ("book_cache_dir", "ChecksumError", "MirrorError"),
+    "setup": (
+        "book_cache_dir", "ChecksumError", "MirrorError", "OfflineError",
+        "GPUTooSmallError",
+    ),
 }  # fmt: skip
 
 __all__ = sorted(name for names in CHAPTERS.values() for name in names)

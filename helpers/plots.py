@@ -84,7 +84,7 @@ def plot_peak_memory(
         capacity = GPU_MEMORY_GIB[gpu]
         ax.axhline(capacity, color="#c44e52", linestyle="--", linewidth=1)
         ax.annotate(
-            f"{gpu} ({capacity:g} GiB)",
+            f"{gpu} ({capacity:.1f} GiB)",
             (1.0, capacity),
             xycoords=("axes fraction", "data"),
             xytext=(-4, 3),

@@ -28,6 +28,19 @@ REHEARSAL_BLOCKS = 2
 
 
 @dataclass(frozen=True)
+class Shootout:
+    """Chapter 4's budget, the same for every method it trains."""
+
+    n_train: (
+        int  #: English reviews (a fifth of them held out for validation)
+    )
+    epochs: int
+    peft_lr: float  #: learning rate of the PEFT methods (full finetuning keeps 1e-4)
+    #: tokens kept of each review (full: 128, so 13 fits take under 15 minutes on a T4)
+    max_text_len: int
+
+
+@dataclass(frozen=True)
 class Profile:
     """Everything that differs between the two scales of the book.
 
@@ -47,6 +60,7 @@ class Profile:
     baseline_checkpoint_name: str
     large_checkpoint_name: str
     show_progress: bool  #: progress bars for downloads and ``fit`` (full: long waits on a GPU)
+    shootout: Shootout  #: chapter 4's budget
 
     @property
     def baseline_checkpoint(self) -> str:
@@ -149,6 +163,9 @@ _PROFILES = {
         baseline_checkpoint_name="sentence-transformers/all-MiniLM-L6-v2",
         large_checkpoint_name="tiny-t5 (built locally)",
         show_progress=False,
+        shootout=Shootout(
+            n_train=500, epochs=3, peft_lr=1e-2, max_text_len=32
+        ),
     ),
     "full": Profile(
         name="full",
@@ -162,6 +179,9 @@ _PROFILES = {
         baseline_checkpoint_name="microsoft/mdeberta-v3-base",
         large_checkpoint_name="google/flan-t5-xl",
         show_progress=True,
+        shootout=Shootout(
+            n_train=1000, epochs=2, peft_lr=3e-3, max_text_len=128
+        ),
     ),
 }
 
