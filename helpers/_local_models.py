@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from .cache import book_cache_dir
@@ -114,14 +115,37 @@ def _build_tiny_t5(folder: Path) -> None:
     T5Model(config).save_pretrained(folder)
 
 
-def tiny_t5_folder() -> Path:
-    """Folder of a small random-init T5 (encoder 2 layers, d_model 64) with its tokenizer.
+def build_staged(
+    folder: Path,
+    build: Callable[[Path], None],
+    is_complete: Callable[[Path], bool] | None = None,
+) -> Path:
+    """Return ``folder``, building it first unless it is complete already.
 
-    Built offline on first use into ``<book cache>/checkpoints/tiny-t5-v<N>`` (seconds),
-    the same bytes every time; rebuilt when the folder is missing or incomplete.
+    ``build`` fills a fresh temporary folder beside ``folder`` (same file system); only
+    when it returns and the result is complete is that folder renamed to ``folder``,
+    replacing an incomplete one. A failed build leaves nothing behind, so a folder that
+    looks complete always is.
+
+    Parameters
+    ----------
+    folder
+        The folder to return.
+    build
+        Fills the empty folder it is given; it writes the marker that ``is_complete``
+        checks.
+    is_complete
+        Whether a folder is complete; by default, whether it holds ``.complete``.
+
+    Raises
+    ------
+    RuntimeError
+        If ``build`` returned a folder that is not complete.
     """
-    folder = book_cache_dir() / "checkpoints" / f"tiny-t5-v{TINY_T5_VERSION}"
-    if (folder / _COMPLETE_MARKER).is_file():
+    complete = is_complete or (
+        lambda path: (path / _COMPLETE_MARKER).is_file()
+    )
+    if complete(folder):
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(
@@ -130,8 +154,9 @@ def tiny_t5_folder() -> Path:
         )
     )
     try:
-        _build_tiny_t5(staging)
-        (staging / _COMPLETE_MARKER).write_text(TINY_T5_VERSION)
+        build(staging)
+        if not complete(staging):
+            raise RuntimeError(f"building {folder.name} left it incomplete")
         if folder.exists():
             shutil.rmtree(folder)
         staging.replace(folder)
@@ -139,3 +164,20 @@ def tiny_t5_folder() -> Path:
         if staging.exists():
             shutil.rmtree(staging)
     return folder
+
+
+def tiny_t5_folder() -> Path:
+    """Folder of a small random-init T5 (encoder 2 layers, d_model 64) with its tokenizer.
+
+    Built offline on first use into ``<book cache>/checkpoints/tiny-t5-v<N>`` (seconds),
+    the same bytes every time; rebuilt when the folder is missing or incomplete.
+    """
+
+    def build(staging: Path) -> None:
+        _build_tiny_t5(staging)
+        (staging / _COMPLETE_MARKER).write_text(TINY_T5_VERSION)
+
+    return build_staged(
+        book_cache_dir() / "checkpoints" / f"tiny-t5-v{TINY_T5_VERSION}",
+        build,
+    )
