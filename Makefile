@@ -103,3 +103,33 @@ workshop: install
 
 clean:
 	rm -rf _build
+
+# The GPU claims, checked on a lent CUDA machine in at most 8 minutes (tests/gpu_check.py
+# says what and how): needs no .venv there; installs .gpu-wheels (make gpu-wheels, here)
+# with --no-deps --target when AutoGluon is missing. GPU_CHECK_ARGS="--smoke": the CPU
+# smoke mode. Writes _build/gpu-check/gpu_check.{json,md}; fails on a failed claim.
+.PHONY: gpu-check gpu-wheels
+GPU_PY := $(if $(wildcard $(PY)),$(PY),python3)
+GPU_WHEELS := .gpu-wheels
+GPU_SITE := /tmp/peft-book-gpu-site
+gpu-check:
+	@if [ -d $(GPU_WHEELS) ] && ! $(GPU_PY) -c "import importlib.util as u, sys; \
+		sys.exit(u.find_spec('autogluon.multimodal') is None)"; then \
+		$(GPU_PY) -m pip install -q --no-index --no-deps --no-compile --target $(GPU_SITE) \
+			$(GPU_WHEELS)/*.whl; fi
+	PYTHONPATH=$(GPU_SITE)$${PYTHONPATH:+:$$PYTHONPATH} PYTHONUNBUFFERED=1 \
+		$(GPU_PY) -m tests.gpu_check $(GPU_CHECK_ARGS)
+
+# What the GPU machine lacks (Python 3.12, x86-64), pinned as in constraints.txt, into the
+# ignored .gpu-wheels/ (about 24 MiB): one pip download of the wheels, and a wheel built
+# from the one package PyPI has as source only (pure Python, omegaconf's parser runtime).
+gpu-wheels: install
+	rm -rf $(GPU_WHEELS)
+	$(PY) -m pip download --quiet --python-version 3.12 --implementation cp \
+		--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+		--platform manylinux2014_x86_64 --platform manylinux1_x86_64 \
+		--only-binary=:all: --no-deps -d $(GPU_WHEELS) \
+		$$($(PY) -m tests.gpu_check --print-wheels)
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation -w $(GPU_WHEELS) \
+		antlr4-python3-runtime==$$(grep -i '^antlr4-python3-runtime==' constraints.txt | cut -d= -f3)
+	@ls $(GPU_WHEELS) | wc -l | xargs echo "wheels:"; du -sh $(GPU_WHEELS)

@@ -1,0 +1,157 @@
+"""``python -m tests.gpu_check``: its CPU smoke mode end to end, and its parts.
+
+The smoke mode runs the GPU check's own code on the CPU (FLAN-T5-small, 32 tokens), so
+the command prepared for a lent GPU cannot rot between the days one is lent.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from tests import gpu_check, rehearsal
+
+
+def test_smoke_mode_writes_the_json_and_the_table(tmp_path):
+    out = tmp_path / "out"
+    code = gpu_check.main(
+        ["--smoke", "--out", str(out), "--work", str(tmp_path / "work")]
+    )
+    report = json.loads((out / "gpu_check.json").read_text())
+    table = (out / "gpu_check.md").read_text()
+    assert code == 0 and report["passed"] and report["failed"] == 0
+    assert report["mode"] == "smoke" and not report["not_measured"]
+    steps = report["steps"]
+    assert {(s["peft"], s["precision"], s["batch_size"]) for s in steps} == {
+        (peft, precision, batch)
+        for peft, precision in (("ia3_bias", "32"), ("full", "bf16-true"))
+        for batch in (1, 4)
+    }
+    for s in steps:
+        assert s["device"] == "cpu" and s["seq_len"] == 32
+        assert s["measured_gib"] == s["tensor_peak_gib"] > 0
+        assert s["error"] == pytest.approx(
+            s["predicted_gib"] / s["measured_gib"] - 1
+        )
+        assert abs(s["error"]) <= gpu_check.TOLERANCE
+    monitor = report["monitor"]
+    assert monitor["device"] == "cpu" and monitor["samples"] >= 2
+    assert monitor["monitor_peak_gib"] >= monitor["baseline_gib"] > 0
+    # each step: measured on the CPU, within 10%; the monitor: two claims
+    assert len(report["claims"]) == 2 * len(steps) + 2
+    assert all(c["passed"] for c in report["claims"])
+    assert [c["chapter"] for c in report["chapters"]] == list(
+        gpu_check.CHAPTER_PRIORITY
+    )
+    assert {c["how"] for c in report["chapters"]} == {"not run"}
+    assert (
+        report["versions"]["torch"]["here"]
+        == torch.__version__.split("+")[0]
+        or report["versions"]["torch"]["here"] == torch.__version__
+    )
+    assert table.startswith("# GPU check (smoke): passed")
+    assert table.count("| ch5 | flan-t5-small | ia3_bias | yes | 32 |") == 2
+    assert "FAIL" not in table and "MemoryMonitor on cpu" in table
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is here")
+def test_the_real_mode_refuses_at_once_without_cuda(tmp_path, capsys):
+    code = gpu_check.main(["--out", str(tmp_path / "out")])
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert "no CUDA device here" in capsys.readouterr().err
+
+
+def test_a_failed_claim_fails_the_table():
+    report = gpu_check.Report(mode="gpu", budget_s=480)
+    row = {
+        "source": "ch5", "model": "flan-t5-xl", "peft": "ia3_bias",
+        "gradient_checkpointing": True, "precision": "32", "batch_size": 8,
+        "predicted_gib": 6.0, "measured_gib": 5.0, "error": 0.2,
+    }  # fmt: skip
+    report.steps.append(row)
+    report.claim("flan-t5-xl: planner within 10%", False, "+20.0%")
+    report.claim("something else", True)
+    table = gpu_check.markdown(report.as_dict())
+    assert table.startswith("# GPU check (gpu): 1 FAILED")
+    assert "+20.0% FAIL" in table and "- flan-t5-xl" in table
+    assert not report.as_dict()["passed"]
+
+
+@pytest.mark.parametrize(
+    ("name", "gib", "capability", "expected", "by_name"),
+    [
+        ("Tesla T4", 14.56, (7, 5), "T4", True),
+        ("NVIDIA A100-SXM4-40GB", 39.39, (8, 0), "A100-40GB", True),
+        ("NVIDIA A100-SXM4-80GB", 79.14, (8, 0), "A100-80GB", True),
+        ("NVIDIA H100 80GB HBM3", 79.11, (9, 0), "H100-80GB", True),
+        ("NVIDIA H200", 139.8, (9, 0), "H100-80GB", False),
+        ("NVIDIA L40S", 44.4, (8, 9), "L4", False),  # not L4 by its name
+        ("NVIDIA B200", 178.0, (10, 0), None, False),
+    ],
+)
+def test_the_planner_is_told_the_card(
+    name, gib, capability, expected, by_name
+):
+    gpu, why = gpu_check.planner_gpu(name, int(gib * 2**30), capability)
+    assert gpu == expected
+    assert why.startswith(f"{name} is {gpu} in") == by_name
+
+
+def test_the_budget_decides_how_chapters_run():
+    names = [rehearsal.Path(p).stem for p in rehearsal.NOTEBOOKS]
+    estimates = {name: (10, 20) for name in names}
+
+    def plan(left_s: float) -> list[str]:
+        decided = gpu_check.plan_chapters(names, left_s, estimates)
+        assert [name for name, _ in decided] == list(
+            gpu_check.CHAPTER_PRIORITY
+        )
+        return [how for _, how in decided]
+
+    n = len(names)
+    assert plan(20 * n) == ["full"] * n
+    assert plan(10 * n) == ["cuts"] * n
+    # 10 s more: the first chapter (chapter 3) runs without the cuts
+    assert plan(10 * n + 10) == ["full", *["cuts"] * (n - 1)]
+    # too little for all: cut-down runs, as many as fit, in priority order
+    assert plan(25) == ["cuts", "cuts", *["not run"] * (n - 2)]
+    assert plan(15) == ["cuts", *["not run"] * (n - 1)]
+    assert plan(5) == ["not run"] * n
+
+
+def test_the_gpu_wheels_are_pinned_once(capsys):
+    pins = gpu_check.pinned_versions()
+    assert gpu_check.main(["--print-wheels"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert len(printed) == len(set(printed)) == len(gpu_check.GPU_WHEELS)
+    for requirement in printed:
+        name, version = requirement.split("==")
+        assert pins[gpu_check._normalise(name)] == version
+    assert "autogluon.multimodal==1.6.3" in printed
+
+
+def test_a_chapter_runs_through_the_rehearsal_and_stops_in_time(tmp_path):
+    import os
+
+    import nbformat
+    import psutil
+
+    site = tmp_path / "site"  # the wheel's place: a stand-in helpers
+    (site / "helpers").mkdir(parents=True)
+    (site / "helpers" / "__init__.py").write_text("")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    notebook = tmp_path / "chapter.ipynb"
+
+    def run(source: str, timeout_s: float) -> dict:
+        cell = nbformat.v4.new_code_cell(source)
+        nbformat.write(nbformat.v4.new_notebook(cells=[cell]), notebook)
+        return gpu_check.run_notebook(notebook, site, env, timeout_s)
+
+    done = run("import helpers\nprint(helpers.__file__)", 120)
+    assert done["error"] is None and done["executed"] == done["cells"] == 1
+    stopped = run("import time\ntime.sleep(120)", 3)
+    assert stopped["timed_out"] and "stopped after 3 s" in stopped["error"]
+    assert stopped["seconds"] < 60
+    assert not psutil.Process().children(recursive=True)
