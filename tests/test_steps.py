@@ -186,15 +186,17 @@ def test_build_with_overrides_moves_ia3():
     }  # the tiny T5 is gated, like FLAN-T5
 
 
-@pytest.mark.parametrize("model", ["tiny T5", "MiniLM"])
+@pytest.mark.parametrize("model", ["tiny T5", "e5-small"])
 def test_stand_in_weights_build_the_same_model(model):
     """pretrained=False skips the initialisation, not a parameter, a tie or a buffer."""
-    from helpers._local_models import minilm_folder
+    from helpers._e5_small import e5_small_folder
     from helpers.steps import build_autogluon_text_model
 
     import torch
 
-    folder = str(tiny_t5_folder() if model == "tiny T5" else minilm_folder())
+    folder = str(
+        tiny_t5_folder() if model == "tiny T5" else e5_small_folder()
+    )
 
     def build(pretrained):
         built, _ = build_autogluon_text_model(
