@@ -17,22 +17,48 @@ from safetensors import safe_open
 from transformers import AutoTokenizer, BertModel
 
 WHOLE_PARAMETERS = 117_653_760  # 250,037 rows and an identity pooler
+WORD = "embeddings.word_embeddings.weight"
 
 
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+@pytest.fixture(scope="session")
+def e5(tmp_path_factory: pytest.TempPathFactory) -> types.SimpleNamespace:
+    """One trimmed build, and the whole model it was trimmed from.
+
+    Writing the whole folder too (470 MB) and reading it back took most of
+    this file's time. The build reads the whole model anyway: its own calls
+    of ``read_packed`` and ``make_tokenizer`` are watched, not replaced, to
+    keep the whole weights (before trimming) and the whole tokenizer (the
+    one ``pieces_to_keep`` splits with; the one ``trim=False`` would save)
+    in memory. That trimming leaves them unchanged is checked below.
+    """
+    real_read, real_make = _e5_small.read_packed, _e5_small.make_tokenizer
+    seen: dict[str, object] = {}
+
+    def read_packed(path):
+        packed = real_read(path)
+        seen["vocab"] = list(packed.vocab)
+        seen["weights"] = dict(packed.weights)  # before trimming
+        return packed
+
+    def make_tokenizer(vocab, charsmap):
+        tokenizer = real_make(vocab, charsmap)
+        if len(vocab) == len(seen["vocab"]):
+            seen["tokenizer"] = tokenizer
+        return tokenizer
+
     cache = tmp_path_factory.mktemp("e5-cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PEFT_BOOK_CACHE", str(cache))
-        return {
-            "whole": _e5_small.e5_small_folder(trim=False),
-            "trimmed": _e5_small.e5_small_folder(),
-        }
-
-
-@pytest.fixture(scope="module")
-def tokenizers(folders: dict[str, Path]) -> dict[str, object]:
-    return {k: AutoTokenizer.from_pretrained(v) for k, v in folders.items()}
+        patch.setattr(_e5_small, "read_packed", read_packed)
+        patch.setattr(_e5_small, "make_tokenizer", make_tokenizer)
+        folder = _e5_small.e5_small_folder()
+    return types.SimpleNamespace(
+        folder=folder,
+        tokenizer=AutoTokenizer.from_pretrained(folder),
+        whole_vocab=seen["vocab"],
+        whole_weights=seen["weights"],
+        whole_tokenizer=seen["tokenizer"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,19 +75,44 @@ def _parameters(folder: Path) -> int:
         )
 
 
-def test_folders_are_complete_model_folders(folders):
-    for folder in folders.values():
-        config = json.loads((folder / "config.json").read_text())
-        assert config["model_type"] == "bert"
-        assert "transformers_version" in config
-        assert (folder / "tokenizer.json").is_file()
-    assert _parameters(folders["whole"]) == WHOLE_PARAMETERS
-    trimmed = _parameters(folders["trimmed"])
+def _assert_model_folder(folder: Path) -> None:
+    config = json.loads((folder / "config.json").read_text())
+    assert config["model_type"] == "bert"
+    assert "transformers_version" in config
+    assert (folder / "tokenizer.json").is_file()
+
+
+def test_folders_are_complete_model_folders(e5, monkeypatch):
+    """The trimmed folder and an untrimmed one are complete model folders.
+
+    The untrimmed folder is no longer written from the real data (470 MB):
+    ``trim=False`` writes ``read_packed``'s weights as they are, with the
+    same ``write_folder`` as the trimmed folder. So a ``trim=False`` folder
+    of a tiny packed model, with exactly the tiny model's parameters, and
+    the real model's whole weights counted in memory, check what counting
+    the parameters of a written untrimmed folder checked.
+    """
+    _assert_model_folder(e5.folder)
+    whole = sum(w.size for w in e5.whole_weights.values())
+    assert whole == WHOLE_PARAMETERS
+    trimmed = _parameters(e5.folder)
     assert 21_000_000 < trimmed < 0.3 * WHOLE_PARAMETERS
 
+    tiny = _tiny_packed(Path("unused"))
+    monkeypatch.setattr(_e5_small, "read_packed", lambda path: tiny)
+    folder = _e5_small.e5_small_folder(trim=False)
+    assert folder.name == f"e5-small-v{_e5_small.RECIPE}"
+    _assert_model_folder(folder)
+    assert _parameters(folder) == sum(w.size for w in tiny.weights.values())
 
-def test_trimmed_tokenizer_gives_the_whole_ones_pieces(tokenizers, reviews):
-    whole, trimmed = tokenizers["whole"], tokenizers["trimmed"]
+
+def test_trimmed_tokenizer_gives_the_whole_ones_pieces(e5, reviews):
+    """The trimmed folder's tokenizer splits reviews as the whole one does.
+
+    The whole tokenizer is the one the build made of the whole vocabulary
+    (what an untrimmed folder saves), not one read back from a folder.
+    """
+    whole, trimmed = e5.whole_tokenizer, e5.tokenizer
     assert len(whole) == 250_002
     for text in reviews:
         pieces = whole.tokenize(text)
@@ -77,8 +128,8 @@ def test_trimmed_tokenizer_gives_the_whole_ones_pieces(tokenizers, reviews):
     ]
 
 
-def test_reader_reviews_split_into_pieces_not_unknowns(tokenizers):
-    whole, trimmed = tokenizers["whole"], tokenizers["trimmed"]
+def test_reader_reviews_split_into_pieces_not_unknowns(e5):
+    whole, trimmed = e5.whole_tokenizer, e5.tokenizer
     counts = {"whole": 0, "trimmed": 0}
     for text in (
         "The battery died after two days and support never answered.",
@@ -93,17 +144,55 @@ def test_reader_reviews_split_into_pieces_not_unknowns(tokenizers):
     assert counts["trimmed"] <= 1.4 * counts["whole"], counts
 
 
-def test_trimmed_model_gives_the_whole_ones_embeddings(folders, reviews):
-    texts = reviews[::20]  # 10 per language, to stay fast
+def test_trimmed_model_gives_the_whole_ones_embeddings(e5, reviews):
+    """The trimmed model computes what the whole one does, for every piece.
+
+    Instead of running both written models on reviews: every piece of the
+    trimmed tokenizer has, in the trimmed model, the whole matrix's row of
+    the same piece, and every other tensor of the trimmed folder is the
+    whole model's. With the same pieces (the test above), both models get
+    the same input vectors and apply the same weights: the same outputs,
+    for any text the trimmed vocabulary splits as the whole one does. A
+    forward pass on a few reviews, against the whole weights loaded in
+    memory, checks that the trimmed folder also loads into those weights.
+    """
+    whole_ids = e5.whole_tokenizer.get_vocab()
+    assert [p for p, _ in e5.whole_vocab] == sorted(
+        whole_ids, key=whole_ids.get
+    )
+    pieces = e5.tokenizer.get_vocab()
+    assert len(pieces) > 20_000
+    model = BertModel.from_pretrained(e5.folder).eval()
+    weights = {k: v.numpy() for k, v in model.state_dict().items()}
+    assert weights.keys() == e5.whole_weights.keys()
+    rows = weights.pop(WORD)
+    assert len(rows) == len(pieces)
+    np.testing.assert_array_equal(
+        rows[list(pieces.values())],
+        e5.whole_weights[WORD][[whole_ids[p] for p in pieces]],
+    )
+    for key, value in weights.items():
+        np.testing.assert_array_equal(value, e5.whole_weights[key], key)
+
+    whole = BertModel.from_pretrained(e5.folder).eval()
+    whole.set_input_embeddings(
+        torch.nn.Embedding.from_pretrained(
+            torch.from_numpy(e5.whole_weights[WORD]), padding_idx=1
+        )
+    )
+    whole.load_state_dict(
+        {k: torch.from_numpy(v) for k, v in e5.whole_weights.items()}
+    )
+    texts = reviews[::100]  # 2 per language, to stay fast
     states = []
-    for name in ("whole", "trimmed"):
-        tokenizer = AutoTokenizer.from_pretrained(folders[name])
-        model = BertModel.from_pretrained(folders[name]).eval()
+    for tokenizer, bert in (
+        (e5.whole_tokenizer, whole),
+        (e5.tokenizer, model),
+    ):
         batch = tokenizer(texts, padding=True, return_tensors="pt")
         with torch.no_grad():
-            states.append(model(**batch).last_hidden_state[:, 0])
-    cosine = torch.nn.functional.cosine_similarity(*states)
-    assert cosine.min() >= 0.9999
+            states.append(bert(**batch).last_hidden_state[:, 0])
+    torch.testing.assert_close(*states)
 
 
 def test_dequantize_q4_0():
