@@ -359,6 +359,11 @@ def estimate_training_memory(
     and the parameters copied out of it); in the backward pass, the rest and one block
     (twice); at its end, the rest's weights and its gradient, not yet sharded.
 
+    On CUDA the estimate also holds ``cuda_gib``: cuBLAS's workspaces and the caching
+    allocator's rounding of the weights, gradients and optimizer states
+    (``_cuda_terms``), which ``torch.cuda.max_memory_allocated`` counts. These CUDA
+    terms are read from PyTorch's source and not yet checked on a GPU.
+
     Parameters
     ----------
     config
@@ -378,12 +383,7 @@ def estimate_training_memory(
         How many GPUs train together, and how: one of :data:`MULTI_GPU_STRATEGIES`.
     gpu
         On CUDA, the card (a name in :data:`helpers.gpus.GPU_SPECS`), whose architecture
-        sets the size of cuBLAS's workspace; ``None``: any card but a Hopper (a T4).
-
-    On CUDA the estimate also holds ``cuda_gib``: cuBLAS's workspaces and the caching
-    allocator's rounding of the weights, gradients and optimizer states
-    (:func:`_cuda_terms`), which ``torch.cuda.max_memory_allocated`` counts. These CUDA
-    terms are read from PyTorch's source and not yet checked on a GPU.
+        sets the size of cuBLAS's workspace. By default, any card but a Hopper (a T4).
 
     Raises
     ------

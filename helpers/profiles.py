@@ -155,8 +155,7 @@ class Profile:
 _PROFILES = {
     "tiny": Profile(
         name="tiny",
-        description="offline on any CPU: multilingual-e5-small from PyPI, a small "
-        "local T5, generated reviews",
+        description="offline on any CPU: e5-small from PyPI, a small T5, generated reviews",
         n_train=500,
         n_test=200,
         n_train_large=200,
