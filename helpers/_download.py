@@ -136,7 +136,9 @@ def download_verified(url: str, destination: Path, sha1: str) -> Path:
             ):
                 shutil.copyfileobj(response, out)
         except _NETWORK_ERRORS as error:
-            if not _is_network_failure(error):
+            if not _is_network_failure(error) or not url.startswith(
+                ("http://", "https://")
+            ):
                 raise
             raise offline_error(url, destination.name, error) from error
         actual = sha1_of(temporary_path)

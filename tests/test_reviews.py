@@ -97,7 +97,10 @@ def test_same_seed_same_reviews_other_seed_other_reviews(tiny_data):
 
 
 def test_load_reviews_tiny_uses_the_tutorial_seed(tiny_data):
-    generated = generate_reviews(n_train=1000, n_test=200, seed=SAMPLE_SEED)
+    tiny = get_profile("tiny")
+    generated = generate_reviews(
+        n_train=tiny.n_train, n_test=tiny.n_test, seed=SAMPLE_SEED
+    )
     pd.testing.assert_frame_equal(tiny_data["de_test"], generated["de_test"])
 
 
