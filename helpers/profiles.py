@@ -18,7 +18,8 @@ PROFILE_ENV = "PEFT_BOOK_PROFILE"
 PROFILE_NAMES = ("tiny", "full")
 #: The one switch for running the ``full`` profile on a CPU (``make rehearsal`` sets it):
 #: GPU-sized work is cut to CPU size, and nothing else changes. Every ``fit`` stops after
-#: :data:`REHEARSAL_MAX_STEPS` optimizer steps (data, models, evaluation as in ``full``),
+#: :data:`REHEARSAL_MAX_STEPS` optimizer steps and validates after that many batches (data,
+#: models, evaluation as in ``full``),
 #: chapter 5 measures FLAN-T5-base, -large and mDeBERTa-v3-base, and chapter 6 FLAN-T5-base
 #: and -XL, with :data:`REHEARSAL_BLOCKS` of their blocks (the planner predicts the same
 #: architectures), and chapter 6 measures FLAN-T5-XXL's blocks at batch 1 only.
@@ -122,7 +123,9 @@ class Profile:
         generated English training reviews fit whole, so that a fit on a CPU takes seconds), and turns
         off the default text augmentation, which downloads NLTK data at run time. In a CPU
         rehearsal (:data:`REHEARSAL_ENV`) it also stops training after
-        :data:`REHEARSAL_MAX_STEPS` optimizer steps. Keys in the old ``optimization.*`` form
+        :data:`REHEARSAL_MAX_STEPS` optimizer steps and validates after that many batches, so
+        that early stopping has a score even when a chapter validates once per epoch (a cut
+        epoch never reaches its end). Keys in the old ``optimization.*`` form
         are refused: pass them through :func:`helpers.migrate_hyperparameters` first.
         """
         settings = dict(settings or {})
@@ -132,7 +135,11 @@ class Profile:
                 f"old AutoGluon keys {old}; convert them with helpers.migrate_hyperparameters(...) first"
             )
         rehearsal = (
-            {"optim.max_steps": REHEARSAL_MAX_STEPS}
+            {
+                "optim.max_steps": REHEARSAL_MAX_STEPS,
+                # an int counts batches: at most the steps, never past a cut epoch
+                "optim.val_check_interval": REHEARSAL_MAX_STEPS,
+            }
             if self.cpu_rehearsal
             else {}
         )

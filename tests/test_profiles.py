@@ -198,9 +198,15 @@ def test_cpu_rehearsal_switch(monkeypatch, value, on):
     assert profile.measured_blocks == (
         profiles.REHEARSAL_BLOCKS if on else None
     )
-    hp = profile.hyperparameters({"optim.max_epochs": 2})
+    hp = profile.hyperparameters(
+        {"optim.max_epochs": 2, "optim.val_check_interval": 1.0}
+    )
     assert hp.get("optim.max_steps") == (
         profiles.REHEARSAL_MAX_STEPS if on else None
+    )
+    # a cut epoch never ends: the rehearsal validates within its steps
+    assert hp["optim.val_check_interval"] == (
+        profiles.REHEARSAL_MAX_STEPS if on else 1.0
     )
     assert hp["optim.max_epochs"] == 2
 
