@@ -23,13 +23,18 @@ _ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
 _SERVER_ENV = {**_ALLOCATOR_ENV, "PYTORCH_NVML_BASED_CUDA_CHECK": "1"}
 
 
+class NotEnoughMemoryError(RuntimeError):
+    """A measurement needs more free memory than this machine has: it was not started."""
+
+
 class _MeasuringServer:
     """A process that has imported torch, transformers and AutoGluon once (seconds), and forks
     a fresh child for each measurement: the child starts at once, from the server's clean
     heap with no model built, and gives all its memory back when it ends.
 
     Protocol, one JSON line each way: ``{"function": "module:name", "kwargs": {...}}`` in;
-    out what the function returned, as a list of dicts (``as_dict()`` of each item), or
+    out what the function returned, as a list of dicts (``as_dict()`` of each item),
+    ``{"skipped": "<reason>"}`` where it raised :class:`NotEnoughMemoryError`, or
     ``{"error": "<traceback>"}``.
     """
 
@@ -99,6 +104,8 @@ def fork_child(work: Callable[[], Iterable[Any]]) -> tuple[int, int]:
         os.close(reader)
         try:
             answer = [r.as_dict() for r in work()]
+        except NotEnoughMemoryError as short:
+            answer = {"skipped": str(short)}
         except BaseException:  # noqa: BLE001  (everything goes back to the caller)
             answer = {"error": traceback.format_exc()}
         with os.fdopen(writer, "w") as out:
@@ -124,7 +131,8 @@ def _refuse_after_cuda() -> None:
 
 def child_answer(child: int, reader: int) -> list[dict] | dict:
     """What the child of :func:`fork_child` returned, once it has ended: a list of dicts
-    (``as_dict()`` of each item), or ``{"error": "<traceback or reason>"}``."""
+    (``as_dict()`` of each item), ``{"skipped": "<reason>"}``, or
+    ``{"error": "<traceback or reason>"}``."""
     with os.fdopen(reader) as result:
         text = result.read()
     _, status = os.waitpid(child, 0)
@@ -161,4 +169,8 @@ def _serve() -> None:
 
 
 if __name__ == "__main__":
-    _serve()
+    # run as the package's module, not as __main__: the children raise the package's
+    # NotEnoughMemoryError, which only the package's fork_child knows
+    from helpers._measuring_server import _serve as serve
+
+    serve()

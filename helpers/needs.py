@@ -65,7 +65,11 @@ CHAPTER_NEEDS: dict[str, ChapterNeeds] = {
         4.7, 11.1, 0.0, 6, "FLAN-T5-XL, ia3_bias, no checkpointing, batch 8"
     ),
     "06_flan_t5_xxl_16_bit": ChapterNeeds(
-        5.1, 6.1, 0.0, 6, "FLAN-T5-XL, ia3_bias, bf16-true, batch 8"
+        5.1,
+        9.5,
+        0.0,
+        7,
+        "FLAN-T5-XXL's whole encoder, ia3_bias, checkpointing, bf16-true, batch 8",
     ),
 }
 

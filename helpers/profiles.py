@@ -22,7 +22,7 @@ PROFILE_NAMES = ("tiny", "full")
 #: models, evaluation as in ``full``),
 #: chapter 5 measures FLAN-T5-base, -large and mDeBERTa-v3-base, and chapter 6 FLAN-T5-base
 #: and -XL, with :data:`REHEARSAL_BLOCKS` of their blocks (the planner predicts the same
-#: architectures), and chapter 6 measures FLAN-T5-XXL's blocks at batch 1 only.
+#: architectures), and chapter 6 measures FLAN-T5-XXL (blocks and whole) at batch 1 only.
 REHEARSAL_ENV = "PEFT_BOOK_CPU_REHEARSAL"
 REHEARSAL_MAX_STEPS = 4
 REHEARSAL_BLOCKS = 2

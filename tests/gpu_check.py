@@ -289,23 +289,19 @@ def monitor_probe(
     """
     from helpers import MemoryMonitor
     from helpers.memory import GIB, _proc_status_kib
-    from helpers.steps import (
-        _built_on,
-        _training_step,
-        build_autogluon_text_model,
-    )
+    from helpers.steps import _training_step, build_autogluon_text_model
 
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    with _built_on(device):
-        model, optimizer = build_autogluon_text_model(
-            folder,
-            peft="ia3_bias",
-            gradient_checkpointing=True,
-            pretrained=False,
-        )
-    model.to(device).train()
+    model, optimizer = build_autogluon_text_model(
+        folder,
+        peft="ia3_bias",
+        gradient_checkpointing=True,
+        pretrained=False,
+        device=device,
+    )
+    model.train()
     vocab = min(model.config.vocab_size, 1000)
     with MemoryMonitor(
         label="probe", device=device, interval=0.002

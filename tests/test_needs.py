@@ -28,7 +28,14 @@ LARGEST_STEPS = {
     "03_flan_t5_xl_checkpointing": ("xl", _XL_B8),
     "04_peft_shootout": ("mdeberta", {**_MDEBERTA_FULL, "seq_len": 128}),
     "05_will_it_fit": ("xl", _XL_B8),
-    "06_flan_t5_xxl_16_bit": ("xl", {**_XL_B8, "precision": "bf16-true"}),
+    "06_flan_t5_xxl_16_bit": (
+        "xxl",
+        {
+            **_XL_B8,
+            "gradient_checkpointing": True,
+            "precision": "bf16-true",
+        },
+    ),
 }
 
 
@@ -42,7 +49,7 @@ def test_gpu_figure_is_the_planners_largest_step(chapter):
     config = (
         helpers.mdeberta_v3_base_config()
         if name == "mdeberta"
-        else helpers.flan_t5_config("google/flan-t5-xl")
+        else helpers.flan_t5_config(f"google/flan-t5-{name}")
     )
     estimate = helpers.estimate_training_memory(config, **step).total_gib
     assert CHAPTER_NEEDS[chapter].gpu_gib == pytest.approx(

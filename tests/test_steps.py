@@ -9,6 +9,8 @@ from helpers.steps import (
     measure_training_steps,
 )
 
+import re
+
 import pytest
 
 
@@ -106,6 +108,36 @@ def test_measure_training_steps_reports_failure(tmp_path):
         seq_len=8,
     )
     assert ok.trainable_params == ok.total_params
+
+
+def test_a_measurement_without_the_free_memory_it_needs_is_skipped(capsys):
+    """Checked by the measuring process before it builds anything: one printed line says
+    what it needs and what is free, and nothing is measured (chapter 6's whole XXL)."""
+    from helpers._measuring_server import NotEnoughMemoryError
+
+    kwargs = dict(peft="full", gradient_checkpointing=False, seq_len=8)
+    skipped = measure_training_steps(
+        str(tiny_t5_folder()), label="tiny-t5", needs_gib=1e6, **kwargs
+    )
+    assert skipped == []
+    line = capsys.readouterr().out
+    assert re.fullmatch(
+        r"skipped tiny-t5: needs about 1000000\.0 GiB of free host memory, "
+        r"and \d+\.\d GiB is free\n",
+        line,
+    )
+    with pytest.raises(NotEnoughMemoryError, match="needs about 1000000"):
+        measure_here(
+            str(tiny_t5_folder()),
+            ranks=2,
+            strategy="ddp",
+            needs_gib=1e6,
+            **kwargs,
+        )
+    (enough,) = measure_training_steps(
+        str(tiny_t5_folder()), needs_gib=0.01, **kwargs
+    )
+    assert enough.trainable_params == enough.total_params
 
 
 @pytest.mark.parametrize(
@@ -244,23 +276,39 @@ def test_the_measuring_server_leaves_cuda_to_its_children(monkeypatch):
         _measuring_server.fork_child(list)
 
 
-def test_on_a_gpu_the_model_is_built_there():
-    """On CUDA the weights are built on the device (here the meta device stands in for
-    it), never on the host; on the CPU nothing changes."""
-    from helpers.steps import _built_on, build_autogluon_text_model
+def test_stand_ins_are_built_once_on_the_device_in_their_precision():
+    """Each stand-in weight is created once, where and as it will train: in bf16 no fp32
+    copy of the model exists (chapter 6 builds XXL's 8.9 GiB, never its 17.7 GiB), and on
+    CUDA nothing passes through the host (here the meta device stands in for the GPU)."""
+    from helpers import architecture_folder
+    from helpers._tensors import TensorMemoryTracker
+    from helpers.steps import build_autogluon_text_model
+
+    import torch
 
     # the folder is written on first use: outside the meta device
     folder = str(tiny_t5_folder())
 
-    def build(device):
-        with _built_on(device):
-            model, _ = build_autogluon_text_model(
-                folder,
-                peft="ia3_bias",
-                gradient_checkpointing=False,
-                pretrained=False,
-            )
-        return {p.device.type for p in model.parameters()}
+    def build(**where):
+        return build_autogluon_text_model(
+            folder,
+            peft="ia3_bias",
+            gradient_checkpointing=False,
+            pretrained=False,
+            **where,
+        )[0]
 
-    assert build("meta") == {"meta"}
-    assert build("cpu") == {"cpu"}
+    assert {p.device.type for p in build(device="meta").parameters()} == {
+        "meta"
+    }
+    # FLAN-T5-base's real width (2 blocks): the weights outweigh the seeded block
+    folder = str(architecture_folder("google/flan-t5-base", 2))
+    with TensorMemoryTracker() as built:
+        half = build(precision="bf16-true")
+    assert {p.dtype for p in half.parameters()} == {torch.bfloat16}
+    weights = sum(p.numel() * p.element_size() for p in half.parameters())
+    # the bf16 weights, and one fp32 matrix at a time while shapes are made: less
+    # than the fp32 copy alone (an fp32 build then converted peaks at 3 x weights)
+    assert weights <= built.peak_bytes < 2 * weights
+    with pytest.raises(ValueError, match="unknown precision 'bf16'"):
+        build(precision="bf16")
