@@ -22,19 +22,24 @@ class TensorMemoryTracker:
     """
 
     def __init__(self) -> None:
-        from torch.utils._python_dispatch import TorchDispatchMode
+        import torch
+        from torch.utils._python_dispatch import (
+            TorchDispatchMode,
+            is_traceable_wrapper_subclass,
+        )
+        from torch.utils._pytree import tree_leaves
 
         tracker = self
 
         class _Mode(TorchDispatchMode):
             def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-                from torch.utils._pytree import tree_leaves
-
                 out = func(*args, **(kwargs or {}))
                 tracker.add(tree_leaves(out))
                 return out
 
         self._mode = _Mode()
+        self._tensor = torch.Tensor
+        self._is_wrapper = is_traceable_wrapper_subclass
         self._live: dict[int, int] = {}
         self.current_bytes = 0
         self.peak_bytes = 0
@@ -45,28 +50,24 @@ class TensorMemoryTracker:
         A tensor that wraps others (a ``DTensor``, whose data is this process's shard) is
         counted by the tensors it wraps.
         """
-        import torch
-        from torch.utils._python_dispatch import (
-            is_traceable_wrapper_subclass,
-        )
-
         for tensor in tensors:
-            if is_traceable_wrapper_subclass(tensor):
+            if not isinstance(tensor, self._tensor):
+                continue
+            if self._is_wrapper(tensor):
                 names, _ = tensor.__tensor_flatten__()
                 self.add(getattr(tensor, name) for name in names)
                 continue
-            if (
-                not isinstance(tensor, torch.Tensor)
-                or tensor.device.type == "meta"
-            ):
+            if tensor.is_meta:
                 continue
             storage = tensor.untyped_storage()
             key = id(storage)
             if key in self._live:
                 continue
-            self._live[key] = storage.nbytes()
-            self.current_bytes += storage.nbytes()
-            self.peak_bytes = max(self.peak_bytes, self.current_bytes)
+            nbytes = storage.nbytes()
+            self._live[key] = nbytes
+            self.current_bytes += nbytes
+            if self.current_bytes > self.peak_bytes:
+                self.peak_bytes = self.current_bytes
             weakref.finalize(storage, self._free, key)
 
     def _free(self, key: int) -> None:

@@ -63,6 +63,10 @@ class Profile:
     large_checkpoint_name: str
     show_progress: bool  #: progress bars for downloads and ``fit`` (full: long waits on a GPU)
     shootout: Shootout  #: chapter 4's budget
+    #: processes that prepare batches beside the model (``None``: AutoGluon's default, 2).
+    #: tiny: 0, the batches are made in the training process: on a 2-core CPU two workers
+    #: take cores from the model, and a fit and its predictions took 10-15% longer
+    dataloader_workers: int | None = None
 
     @property
     def baseline_checkpoint(self) -> str:
@@ -120,7 +124,8 @@ class Profile:
 
         The profile contributes the checkpoint (``baseline_checkpoint`` unless given), the
         micro-batch size, the tokens kept of each review (tiny: 32, which 75% of the
-        generated English training reviews fit whole, so that a fit on a CPU takes seconds), and turns
+        generated English training reviews fit whole, so that a fit on a CPU takes seconds),
+        the data-loading workers (tiny: none besides the training process), and turns
         off the default text augmentation, which downloads NLTK data at run time. In a CPU
         rehearsal (:data:`REHEARSAL_ENV`) it also stops training after
         :data:`REHEARSAL_MAX_STEPS` optimizer steps and validates after that many batches, so
@@ -148,12 +153,21 @@ class Profile:
             if self.max_text_len
             else {}
         )
+        workers = (
+            {
+                "env.num_workers": self.dataloader_workers,
+                "env.num_workers_inference": self.dataloader_workers,
+            }
+            if self.dataloader_workers is not None
+            else {}
+        )
         return {
             "model.hf_text.checkpoint_name": checkpoint
             or self.baseline_checkpoint,
             "model.hf_text.text_trivial_aug_maxscale": 0.0,
             "env.per_gpu_batch_size": self.per_gpu_batch_size,
             **length,
+            **workers,
             **settings,
             **rehearsal,
         }
@@ -175,6 +189,7 @@ _PROFILES = {
         shootout=Shootout(
             n_train=300, epochs=3, peft_lr=1e-2, max_text_len=24
         ),
+        dataloader_workers=0,
     ),
     "full": Profile(
         name="full",
