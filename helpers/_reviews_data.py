@@ -300,7 +300,7 @@ _LANGUAGES: dict[str, dict[str, list[str]]] = {
             "La livraison a pris quatre jours.",
         ],
     },
-    "ja": {
+    "jp": {
         "products": [
             "ミキサー",
             "小説",
@@ -355,8 +355,7 @@ _LANGUAGES: dict[str, dict[str, list[str]]] = {
         ],
     },
 }
-GENERATED_LANGUAGES = tuple(_LANGUAGES)
-_JOINER = {"ja": ""}
+_JOINER = {"jp": ""}
 
 
 def _one_review(
@@ -403,7 +402,8 @@ def generate_reviews(
     """Generate labelled synthetic product reviews in English, German, French and Japanese.
 
     Labels are balanced (exactly half positive when the size is even). The same ``seed``
-    always gives the same reviews. Japanese is keyed ``jp_test`` as in the real data set.
+    always gives the same reviews. Languages have the real data set's codes (``jp`` for
+    Japanese).
     """
     if n_train < 2 or n_test < 2:
         raise ValueError(
@@ -415,5 +415,5 @@ def generate_reviews(
         "en_test": _generate("en", n_test, rng),
         "de_test": _generate("de", n_test, rng),
         "fr_test": _generate("fr", n_test, rng),
-        "jp_test": _generate("ja", n_test, rng),
+        "jp_test": _generate("jp", n_test, rng),
     }

@@ -103,11 +103,6 @@ class MemoryMonitor:
         self._start = 0.0
         self._kernel_peak = False
 
-    @property
-    def peak_above_baseline_gib(self) -> float:
-        """Peak minus baseline: what the block itself added."""
-        return self.peak_gib - self.baseline_gib
-
     def _current_gib(self) -> float:
         if self.device == "cuda":
             import torch

@@ -80,7 +80,7 @@ _T5_OUTSIDE = {
 }
 
 
-def _mode(precision: str) -> str:
+def precision_mode(precision: str) -> str:
     """How ``precision`` stores weights and activations: "32", "mixed" or "true"."""
     return "32" if precision == "32" else precision.split("-")[1]
 
@@ -423,7 +423,7 @@ def estimate_training_memory(
     total, trainable, largest = parameter_counts(config, peft)
     tokens = batch_size * seq_len
     scores = batch_size * a.heads * seq_len**2
-    mode = _mode(precision)
+    mode = precision_mode(precision)
     # bytes per number of weights, gradients, AdamW moments and hidden states
     size = 2 if mode == "true" else 4
     if a.family == "t5":

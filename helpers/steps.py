@@ -18,7 +18,7 @@ from typing import Any
 
 from ._measuring_server import NotEnoughMemoryError
 from .memory import GIB, MemoryMonitor, process_rss_gib
-from .planner import MULTI_GPU_STRATEGIES, PRECISIONS, _mode
+from .planner import MULTI_GPU_STRATEGIES, PRECISIONS, precision_mode
 
 
 @dataclass(frozen=True)
@@ -294,9 +294,14 @@ def measure_here(
     return _measure_ranks(ranks, strategy, kwargs)
 
 
+#: How :func:`measure_training_steps` names a true 16-bit precision in its printed line.
+_WEIGHTS_IN = {"bf16-true": "bf16", "16-true": "fp16"}
+
 #: The precisions :func:`measure_here` runs: fp32 and the planner's true 16-bit ones
 #: (mixed precision needs a GPU's autocast).
-_MEASURABLE_PRECISIONS = tuple(p for p in PRECISIONS if _mode(p) != "mixed")
+_MEASURABLE_PRECISIONS = tuple(
+    p for p in PRECISIONS if precision_mode(p) != "mixed"
+)
 
 
 def _dtype(precision: str):  # noqa: ANN202
@@ -307,7 +312,7 @@ def _dtype(precision: str):  # noqa: ANN202
         raise ValueError(
             f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}"
         )
-    if _mode(precision) != "true":
+    if precision_mode(precision) != "true":
         return torch.float32
     return torch.bfloat16 if precision.startswith("bf16") else torch.float16
 
@@ -583,7 +588,8 @@ def measure_training_steps(
     what = [
         peft,
         "checkpointing" if gradient_checkpointing else "no checkpointing",
-        *([] if precision == "32" else [precision]),
+        # only fp32 and true 16-bit are measured: "bf16" and "fp16" say which
+        *([] if precision == "32" else [_WEIGHTS_IN[precision]]),
         *([] if ranks == 1 else [f"{ranks} {strategy} ranks"]),
         f"batch {', '.join(map(str, batch_sizes))}",
     ]

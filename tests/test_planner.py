@@ -10,9 +10,9 @@ from helpers.planner import (
     PEFT_METHODS,
     _architecture,
     _deberta_activations,
-    _mode,
     estimate_training_memory,
     parameter_counts,
+    precision_mode,
 )
 from helpers.steps import build_autogluon_text_model, measure_here
 
@@ -155,7 +155,7 @@ def test_block_coefficients_count_the_saved_tensors(
     block = _saved_bytes(two, peft, batch, length, precision) - _saved_bytes(
         one, peft, batch, length, precision
     )
-    mode = _mode(precision)
+    mode = precision_mode(precision)
     c_d, c_inner, c_ff, c_scores, c_tok, c_weight = _T5_BLOCK[
         peft == "full", mode
     ]
