@@ -34,9 +34,13 @@ def test_measure_training_step_ia3_bias_with_checkpointing():
         assert r.seq_len == 128 and r.device == "cpu"
         assert 0 < r.trainable_params < 0.01 * r.total_params
         assert r.step_s > 0
-        assert r.peak_gib > 0
         # fp32
         assert r.weights_gib == pytest.approx(r.total_params * 4 / 1024**3)
+        # the tensors hold the weights and more; the process's resident size is
+        # not compared here: in this shared test process, memory freed while the
+        # half-megabyte model was built can outweigh it (a fresh process is
+        # checked in test_measure_training_steps_matches_in_process)
+        assert r.tensor_peak_gib > r.weights_gib
     assert results[0].total_params == results[1].total_params
     assert (
         results[0].as_dict()["trainable_params"]
