@@ -62,16 +62,16 @@ test:
 PAGE_WIDTH := --line-length 75
 GUIDE_WIDTH := --line-length 73
 lint: install
-	$(VENV)/bin/ruff check helpers tests peft_book_colab.py
-	$(VENV)/bin/ruff format --check --quiet helpers tests peft_book_colab.py
+	$(VENV)/bin/ruff check helpers tests book/_ext peft_book_colab.py
+	$(VENV)/bin/ruff format --check --quiet helpers tests book/_ext peft_book_colab.py
 	$(VENV)/bin/nbqa "ruff check --quiet --extend-ignore=E402 $(PAGE_WIDTH)" notebooks
 	$(VENV)/bin/nbqa "ruff format --check --quiet $(PAGE_WIDTH)" notebooks
 	$(VENV)/bin/nbqa "ruff check --quiet $(GUIDE_WIDTH)" book/workshop.ipynb
 	$(VENV)/bin/nbqa "ruff format --check --quiet $(GUIDE_WIDTH)" book/workshop.ipynb
 
 format: install
-	$(VENV)/bin/ruff check --fix --exit-zero --quiet helpers tests peft_book_colab.py
-	$(VENV)/bin/ruff format --quiet helpers tests peft_book_colab.py
+	$(VENV)/bin/ruff check --fix --exit-zero --quiet helpers tests book/_ext peft_book_colab.py
+	$(VENV)/bin/ruff format --quiet helpers tests book/_ext peft_book_colab.py
 	$(VENV)/bin/nbqa "ruff check --fix --exit-zero --quiet --extend-ignore=E402 $(PAGE_WIDTH)" notebooks
 	$(VENV)/bin/nbqa "ruff format --quiet $(PAGE_WIDTH)" notebooks
 	$(VENV)/bin/nbqa "ruff check --fix --exit-zero --quiet $(GUIDE_WIDTH)" book/workshop.ipynb

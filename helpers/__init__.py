@@ -26,54 +26,49 @@ from ._quiet import quiet_library_output
 
 quiet_library_output()
 
-# Chapter 1: a profile, the data, one fit and what it cost
-from .cache import fresh_run_dir
-from .evaluation import evaluate_by_language, language_names
-from .memory import MemoryMonitor
-from .needs import check_gpu
-from .parameters import count_parameters
-from .plots import plot_scores_by_language
-from .profiles import Profile, get_profile
-from .results import save_results
-from .reviews import load_reviews
-
-# Chapter 2: old keys, and what ia3_bias trains
+from .cache import book_cache_dir, clean_cache, fresh_run_dir
+from .evaluation import (
+    evaluate_by_language,
+    language_names,
+    roc_auc_intervals,
+)
+from .gpus import GPU_MEMORY_GIB, GPU_RESERVE_GIB, usable_gpu_gib
 from .hyperparameters import RenamedKeyWarning, migrate_hyperparameters
-from .parameters import trainable_parameter_table
-from .plots import plot_peak_memory, plot_trainable_parameters
-from .results import load_results
-
-# Chapter 3: FLAN-T5-XL's training steps measured
-from .cache import clean_cache
-from .gpus import GPU_MEMORY_GIB, usable_gpu_gib
-from .models import architecture_folder, flan_t5_config
-from .plots import plot_memory_timeline
-from .steps import StepMeasurement, measure_training_steps
-
-# Chapter 4: every method, side by side
-from .evaluation import roc_auc_intervals
-from .plots import pareto_front, plot_method_tradeoffs
-from .steps import build_autogluon_text_model
-
-# Chapter 5: will it fit?
-from .models import mdeberta_v3_base_config
-from .gpus import GPU_RESERVE_GIB
+from .memory import MemoryMonitor
+from .models import (
+    architecture_folder,
+    flan_t5_config,
+    mdeberta_v3_base_config,
+)
+from .needs import GPUTooSmallError, check_gpu
+from .parameters import count_parameters, trainable_parameter_table
 from .planner import (
+    MULTI_GPU_STRATEGIES,
+    PRECISIONS,
     MemoryEstimate,
     estimate_training_memory,
     will_it_fit,
 )
-from .plots import plot_predicted_vs_measured
+from .plots import (
+    pareto_front,
+    plot_memory_timeline,
+    plot_method_tradeoffs,
+    plot_peak_memory,
+    plot_predicted_vs_measured,
+    plot_scores_by_language,
+    plot_trainable_parameters,
+)
+from .profiles import Profile, get_profile
+from .results import load_results, save_results
+from .reviews import ChecksumError, OfflineError, load_reviews
+from .steps import (
+    StepMeasurement,
+    build_autogluon_text_model,
+    measure_training_steps,
+)
 
-# Chapter 6: 16-bit weights, several GPUs
-from .planner import MULTI_GPU_STRATEGIES, PRECISIONS
-
-# The setup page: the cache folder, downloads and mirrors
-from .cache import book_cache_dir
-from .needs import GPUTooSmallError
-from .reviews import ChecksumError, OfflineError
-
-#: The public names, by the chapter that introduces them ("setup": the setup page).
+#: The public names, by the chapter that introduces them ("setup": the setup page): the one
+#: map of chapters to helpers. The book's API page (book/helpers.md) is generated from it.
 CHAPTERS: dict[str, tuple[str, ...]] = {
     "01_multilingual_baseline": (
         "get_profile", "Profile", "check_gpu", "load_reviews", "fresh_run_dir",

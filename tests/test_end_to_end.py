@@ -21,7 +21,7 @@ def test_fit_tiny_t5_with_ia3_bias_and_gradient_checkpointing(book_cache):
             "optim.max_epochs": 1,
             "model.hf_text.gradient_checkpointing": True,
         },
-        checkpoint=profile.large_checkpoint,
+        checkpoint=profile.large_checkpoint(),
     )
     path = helpers.fresh_run_dir("e2e")
     predictor = MultiModalPredictor(
@@ -60,7 +60,7 @@ def test_fit_tiny_t5_with_ia3_bias_and_gradient_checkpointing(book_cache):
 
     model = predictor._learner._model
     assert isinstance(model, HFAutoModelForTextPrediction)
-    assert model.checkpoint_name == profile.large_checkpoint
+    assert model.checkpoint_name == profile.large_checkpoint()
     # AutoGluon keeps the encoder only
     assert model.is_t5 and not hasattr(model.model, "decoder")
     assert model.gradient_checkpointing is True

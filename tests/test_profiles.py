@@ -5,6 +5,9 @@ from helpers._e5_small import e5_small_folder
 from helpers.hyperparameters import migrate_hyperparameters
 from helpers.profiles import PROFILE_ENV, Profile, get_profile
 
+import json
+import re
+
 import pytest
 
 
@@ -32,10 +35,10 @@ def test_get_profile_by_name(no_env, given, expected):
 
 def test_profiles_differ_as_the_design_says(no_env):
     tiny, full = get_profile("tiny"), get_profile("full")
-    assert full.baseline_checkpoint == "microsoft/mdeberta-v3-base"
-    assert full.large_checkpoint == "google/flan-t5-xl"
+    assert full.baseline_checkpoint() == "microsoft/mdeberta-v3-base"
+    assert full.large_checkpoint() == "google/flan-t5-xl"
     assert (full.n_train, full.n_test) == (1000, 200)
-    assert tiny.baseline_checkpoint == str(e5_small_folder())
+    assert tiny.baseline_checkpoint() == str(e5_small_folder())
     assert tiny.per_gpu_batch_size > full.per_gpu_batch_size
 
 
@@ -108,7 +111,7 @@ def test_hyperparameters_defaults(name, extra):
     profile = get_profile(name)
     hp = profile.hyperparameters()
     assert hp == {
-        "model.hf_text.checkpoint_name": profile.baseline_checkpoint,
+        "model.hf_text.checkpoint_name": profile.baseline_checkpoint(),
         "model.hf_text.text_trivial_aug_maxscale": 0.0,
         "env.per_gpu_batch_size": profile.per_gpu_batch_size,
         **extra,
@@ -173,17 +176,20 @@ def test_profile_hyperparameters_are_accepted_by_autogluon():
 # --- progress, score claims and the CPU rehearsal switch -----------------------------------
 
 
-def test_full_shows_progress_tiny_stays_quiet():
+def test_checkpoints_switch_download_bars_as_the_profile_says():
+    from helpers._quiet import show_download_progress
+
     from huggingface_hub.utils import are_progress_bars_disabled
 
-    assert (
-        get_profile("full").show_progress
-        and not are_progress_bars_disabled()
+    show_download_progress(False)
+    full, tiny = get_profile("full"), get_profile("tiny")
+    assert are_progress_bars_disabled(), (
+        "choosing a profile switches nothing"
     )
-    assert (
-        not get_profile("tiny").show_progress
-        and are_progress_bars_disabled()
-    )
+    full.baseline_checkpoint()
+    assert full.show_progress and not are_progress_bars_disabled()
+    tiny.baseline_checkpoint()
+    assert not tiny.show_progress and are_progress_bars_disabled()
 
 
 @pytest.mark.parametrize("name", ["tiny", "full"])
@@ -195,33 +201,49 @@ def test_score_claims_are_asserted_without_a_stand_in_mirror(
     assert capsys.readouterr().out == ""
 
 
-@pytest.mark.parametrize(
-    ("value", "on"), [("", False), ("0", False), ("1", True), (" 1 ", True)]
-)
-def test_cpu_rehearsal_switch(monkeypatch, value, on):
-    monkeypatch.setenv(profiles.REHEARSAL_ENV, value)
+def test_overrides_replace_fields_and_cut_training(monkeypatch):
+    from tests.rehearsal import CPU_CUTS
+
+    monkeypatch.setenv(profiles.OVERRIDES_ENV, json.dumps(CPU_CUTS))
     profile = get_profile("full")
-    assert profile.cpu_rehearsal is on
-    assert profile.measured_blocks == (
-        profiles.REHEARSAL_BLOCKS if on else None
-    )
+    assert profile.measured_blocks == 2 and profile.xxl_batch_sizes == (1,)
+    assert profile.name == "full" and profile.n_train == 1000
     hp = profile.hyperparameters(
         {"optim.max_epochs": 2, "optim.val_check_interval": 1.0}
     )
-    assert hp.get("optim.max_steps") == (
-        profiles.REHEARSAL_MAX_STEPS if on else None
-    )
-    # a cut epoch never ends: the rehearsal validates within its steps
-    assert hp["optim.val_check_interval"] == (
-        profiles.REHEARSAL_MAX_STEPS if on else 1.0
-    )
+    assert hp["optim.max_steps"] == 4
+    # a cut epoch never ends: validate within the steps
+    assert hp["optim.val_check_interval"] == 4
     assert hp["optim.max_epochs"] == 2
 
 
-@pytest.mark.parametrize("value", ["yes", "2", "true"])
-def test_cpu_rehearsal_switch_refuses_other_values(monkeypatch, value):
-    monkeypatch.setenv(profiles.REHEARSAL_ENV, value)
-    with pytest.raises(
-        ValueError, match=f"{profiles.REHEARSAL_ENV} must be 1.*{value}"
-    ):
-        get_profile("full").cpu_rehearsal
+def test_without_overrides_nothing_is_cut(monkeypatch):
+    monkeypatch.delenv(profiles.OVERRIDES_ENV, raising=False)
+    profile = get_profile("full")
+    assert profile.measured_blocks is None and profile.max_steps is None
+    hp = profile.hyperparameters({"optim.val_check_interval": 1.0})
+    assert "optim.max_steps" not in hp
+    assert hp["optim.val_check_interval"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("{max_steps: 4}", "is not JSON"),
+        ('{"max_step": 4}', "unknown: ['max_step']"),
+        ('{"name": "tiny"}', "unknown: ['name']"),
+        ("[4]", "must be a JSON object"),
+    ],
+)
+def test_overrides_refuse_what_is_not_a_field(monkeypatch, value, says):
+    monkeypatch.setenv(profiles.OVERRIDES_ENV, value)
+    with pytest.raises(ValueError, match=re.escape(says)):
+        get_profile("full")
+
+
+def test_profiles_differ_in_fields_not_names():
+    tiny, full = get_profile("tiny"), get_profile("full")
+    assert tiny.published and not full.published
+    assert full.measures_every_size and not tiny.measures_every_size
+    assert full.large_is_pretrained and not tiny.large_is_pretrained
+    assert tiny.xxl_batch_sizes == (1,) and full.xxl_batch_sizes == (1, 8)
