@@ -11,8 +11,11 @@ largest step.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .profiles import Profile
 
 #: Colab's free tier: RAM of a runtime, in GB (10^9 bytes), as its resource panel shows it.
 COLAB_RAM_GB = 12.7
@@ -78,12 +81,12 @@ class GPUTooSmallError(RuntimeError):
     """The GPU has less memory than a chapter's ``full`` run needs."""
 
 
-def check_gpu(chapter: str) -> None:
+def check_gpu(chapter: str, profile: Profile) -> None:
     """Stop before anything is downloaded if this GPU is too small for ``chapter``.
 
-    Does nothing without CUDA (the ``tiny`` profile, or ``make rehearsal`` on a CPU) or
-    with ``$PEFT_BOOK_PROFILE=tiny``. Otherwise prints the GPU, its usable memory and what
-    the chapter needs.
+    The needs are the ``full`` profile's: for another ``profile``, or without CUDA
+    (``make rehearsal`` on a CPU), it does nothing. Otherwise it prints the GPU, its
+    usable memory and what the chapter needs.
 
     Raises
     ------
@@ -94,7 +97,7 @@ def check_gpu(chapter: str) -> None:
         For a name that is not a chapter.
     """
     needs = CHAPTER_NEEDS[chapter]
-    if os.environ.get("PEFT_BOOK_PROFILE", "").strip().lower() == "tiny":
+    if profile.name != "full":
         return
     import torch
 

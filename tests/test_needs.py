@@ -13,6 +13,7 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+FULL, TINY = helpers.get_profile("full"), helpers.get_profile("tiny")
 CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 #: The largest step of each chapter's full run, as the planner takes it.
@@ -79,7 +80,7 @@ def test_chapter_shows_its_needs_and_checks_its_gpu(path):
     code = "\n".join(
         c.source for c in notebook.cells if c.cell_type == "code"
     )
-    assert f'helpers.check_gpu("{path.stem}")' in code
+    assert f'helpers.check_gpu("{path.stem}", profile)' in code
 
 
 def test_setup_page_table_equals_the_needs():
@@ -103,7 +104,6 @@ def test_setup_page_table_equals_the_needs():
 def _fake_gpu(monkeypatch, name: str, total_bytes: int) -> None:
     import torch
 
-    monkeypatch.delenv("PEFT_BOOK_PROFILE", raising=False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(
         torch.cuda,
@@ -115,7 +115,7 @@ def _fake_gpu(monkeypatch, name: str, total_bytes: int) -> None:
 def test_check_gpu_stops_a_chapter_on_a_small_gpu(monkeypatch):
     _fake_gpu(monkeypatch, "Tesla P4", 8 * 2**30)
     with pytest.raises(GPUTooSmallError) as error:
-        helpers.check_gpu("03_flan_t5_xl_checkpointing")
+        helpers.check_gpu("03_flan_t5_xl_checkpointing", FULL)
     message = str(error.value)
     assert "11.1 GiB" in message and "Tesla P4" in message
     assert "PEFT_BOOK_PROFILE=tiny" in message and "larger GPU" in message
@@ -123,7 +123,7 @@ def test_check_gpu_stops_a_chapter_on_a_small_gpu(monkeypatch):
 
 def test_check_gpu_passes_a_t4_and_says_so(monkeypatch, capsys):
     _fake_gpu(monkeypatch, "Tesla T4", 15_360 * 2**20)
-    helpers.check_gpu("03_flan_t5_xl_checkpointing")
+    helpers.check_gpu("03_flan_t5_xl_checkpointing", FULL)
     assert "Tesla T4" in capsys.readouterr().out
 
 
@@ -131,10 +131,9 @@ def test_check_gpu_does_nothing_without_cuda_or_in_tiny(monkeypatch, capsys):
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    helpers.check_gpu("03_flan_t5_xl_checkpointing")
+    helpers.check_gpu("03_flan_t5_xl_checkpointing", FULL)
     _fake_gpu(monkeypatch, "Tesla P4", 2**30)
-    monkeypatch.setenv("PEFT_BOOK_PROFILE", "tiny")
-    helpers.check_gpu("03_flan_t5_xl_checkpointing")
+    helpers.check_gpu("03_flan_t5_xl_checkpointing", TINY)
     assert capsys.readouterr().out == ""
     with pytest.raises(KeyError):
-        helpers.check_gpu("07_no_such_chapter")
+        helpers.check_gpu("07_no_such_chapter", FULL)
