@@ -10,11 +10,12 @@ import hashlib
 import os
 import shutil
 import socket
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+from ._files import staged
 
 #: Spelled out here, not imported: ``_mirror`` and ``profiles`` import this module.
 _MIRROR_ENV = "PEFT_BOOK_MIRROR"
@@ -124,14 +125,10 @@ def download_verified(url: str, destination: Path, sha1: str) -> Path:
             return destination
         destination.unlink()
     destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        dir=destination.parent, prefix=destination.name, suffix=".part"
-    )
-    temporary_path = Path(temporary)
-    try:
+    with staged(destination) as temporary:
         try:
             with (
-                open(handle, "wb") as out,
+                open(temporary, "wb") as out,
                 urllib.request.urlopen(url, timeout=60) as response,
             ):
                 shutil.copyfileobj(response, out)
@@ -141,13 +138,10 @@ def download_verified(url: str, destination: Path, sha1: str) -> Path:
             ):
                 raise
             raise offline_error(url, destination.name, error) from error
-        actual = sha1_of(temporary_path)
+        actual = sha1_of(temporary)
         if actual != sha1:
             raise ChecksumError(
                 f"download of {url} has SHA-1 {actual}, expected {sha1}. The file was discarded; "
                 "try again, and if it persists the file on the server has changed."
             )
-        temporary_path.replace(destination)
-    finally:
-        temporary_path.unlink(missing_ok=True)
     return destination

@@ -8,11 +8,10 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from ._files import staged
 from .cache import book_cache_dir
 
 TINY_T5_VERSION = (
@@ -117,21 +116,10 @@ def build_staged(
     if complete(folder):
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(
-        tempfile.mkdtemp(
-            dir=folder.parent, prefix=folder.name, suffix=".part"
-        )
-    )
-    try:
+    with staged(folder, folder=True) as staging:
         build(staging)
         if not complete(staging):
             raise RuntimeError(f"building {folder.name} left it incomplete")
-        if folder.exists():
-            shutil.rmtree(folder)
-        staging.replace(folder)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     return folder
 
 

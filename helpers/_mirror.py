@@ -38,6 +38,7 @@ from ._download import (
     download_verified,
     hub_endpoint,
 )
+from ._files import folder_size
 
 MIRROR_ENV = "PEFT_BOOK_MIRROR"
 MANIFEST = "manifest.json"
@@ -62,6 +63,14 @@ def _fix_hint(folder: Path) -> str:
     )
 
 
+def _named_folder() -> tuple[str, Path] | None:
+    """``$PEFT_BOOK_MIRROR`` as set, and the folder it names; ``None`` when it is not set."""
+    value = os.environ.get(MIRROR_ENV, "").strip()
+    if not value:
+        return None
+    return value, Path(value).expanduser().resolve()
+
+
 def mirror_folder() -> Path | None:
     """The mirror folder from ``$PEFT_BOOK_MIRROR``, or ``None`` when it is not set.
 
@@ -70,10 +79,10 @@ def mirror_folder() -> Path | None:
     MirrorError
         If the variable names a folder that does not exist or holds no ``manifest.json``.
     """
-    value = os.environ.get(MIRROR_ENV, "").strip()
-    if not value:
+    named = _named_folder()
+    if named is None:
         return None
-    folder = Path(value).expanduser().resolve()
+    value, folder = named
     if not folder.is_dir():
         raise MirrorError(
             f"{MIRROR_ENV}={value}: there is no such folder. {_fix_hint(folder)}"
@@ -93,19 +102,29 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 def use_mirror_for_hub() -> Path | None:
     """Point the Hugging Face hub at the mirror and switch it offline, if a mirror is set.
 
-    Must run before ``huggingface_hub`` is imported (``import helpers`` does it first).
+    Must run before ``huggingface_hub`` is imported (``import helpers`` does it first). It
+    checks nothing, so that a missing or unfilled mirror does not stop the import (the
+    ``tiny`` profile takes nothing from it): :func:`mirror_folder` raises
+    :class:`MirrorError` when something is taken from it.
     """
-    folder = mirror_folder()
-    if folder is not None:
-        os.environ["HF_HUB_CACHE"] = str(folder / HUB_FOLDER)
-        os.environ["HF_HUB_OFFLINE"] = "1"
+    named = _named_folder()
+    if named is None:
+        return None
+    folder = named[1]
+    os.environ["HF_HUB_CACHE"] = str(folder / HUB_FOLDER)
+    os.environ["HF_HUB_OFFLINE"] = "1"
     return folder
 
 
 def is_stand_in() -> bool:
-    """True when the mirror in use is a stand-in (random weights, generated reviews)."""
-    folder = mirror_folder()
-    return folder is not None and bool(read_manifest(folder).get("stand_in"))
+    """True when the mirror in use is a stand-in (random weights, generated reviews).
+
+    False without a mirror, and for a missing or unfilled one, from which nothing is taken.
+    """
+    named = _named_folder()
+    if named is None or not (named[1] / MANIFEST).is_file():
+        return False
+    return bool(read_manifest(named[1]).get("stand_in"))
 
 
 def mirrored_archive(pinned_sha1: str) -> tuple[Path, str] | None:
@@ -192,15 +211,6 @@ def require_model(model_id: str) -> str:
             f"the mirror {folder} has no weights of the model {model_id}. {_fix_hint(folder)}"
         )
     return model_id
-
-
-def folder_size(folder: Path) -> int:
-    """Bytes of all files under ``folder`` (links not followed)."""
-    return sum(
-        path.lstat().st_size
-        for path in folder.rglob("*")
-        if path.is_file() and not path.is_symlink()
-    )
 
 
 def _model_files(model_id: str) -> list[str]:

@@ -1,5 +1,6 @@
 """Machinery behind :func:`helpers.load_reviews`: the verified download and safe extraction
-of the real data set (full profile), and the generator of the tiny profile's reviews.
+of the real data set (full profile), and the generator of the tiny profile's reviews,
+whose phrases are data: ``helpers/data/review_phrases.json``.
 
 Both give the same shape: a dict of DataFrames ``en_train``, ``en_test``, ``de_test``,
 ``jp_test`` (the generator adds ``fr_test``), each with columns ``label`` (0 negative,
@@ -8,16 +9,20 @@ Both give the same shape: a dict of DataFrames ``en_train``, ``en_test``, ``de_t
 
 from __future__ import annotations
 
+import functools
+import json
 import shutil
-import tempfile
 import zipfile
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import _mirror
 from ._download import ChecksumError, download_verified, sha1_of
+from ._files import staged
 from .cache import book_cache_dir
 
 DATASET_URL = (
@@ -48,12 +53,7 @@ def extract_zip_safely(archive: Path, target: Path) -> Path:
         If the archive is not a valid zip file or a member's path escapes ``target``.
     """
     target = Path(target)
-    staging = Path(
-        tempfile.mkdtemp(
-            dir=target.parent, prefix=target.name, suffix=".part"
-        )
-    )
-    try:
+    with staged(target, folder=True) as staging:
         try:
             with zipfile.ZipFile(archive) as zipped:
                 root = staging.resolve()
@@ -72,12 +72,6 @@ def extract_zip_safely(archive: Path, target: Path) -> Path:
             raise ValueError(
                 f"{archive} is not a valid zip file ({error}); delete it and download again"
             ) from error
-        if target.exists():
-            shutil.rmtree(target)
-        staging.replace(target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     return target
 
 
@@ -135,231 +129,24 @@ def read_sample(path: Path, n: int) -> pd.DataFrame:
 # Each language has products, positive and negative verdicts, and neutral sentences that say
 # nothing about sentiment. A review mixes 1-2 verdicts of its label with 0-3 neutral
 # sentences and, half the time it has two verdicts, one contrary remark. Both labels draw
-# the same counts, so the label is carried by words and length says nothing about it.
+# the same counts, so the label is carried by words and length says nothing about it. The
+# phrases are data, keyed by the real data set's language codes (``jp`` for Japanese), each
+# language with the ``joiner`` between its sentences.
+PHRASES_FILE = "data/review_phrases.json"  #: in the package, shipped with it
 
-_LANGUAGES: dict[str, dict[str, list[str]]] = {
-    "en": {
-        "products": [
-            "blender",
-            "novel",
-            "headset",
-            "kettle",
-            "backpack",
-            "lamp",
-            "keyboard",
-            "tent",
-            "camera",
-            "jacket",
-            "coffee maker",
-            "board game",
-            "vacuum",
-            "phone case",
-        ],
-        "positive": [
-            "I love this {p}.",
-            "The {p} works perfectly.",
-            "Excellent quality, highly recommended.",
-            "Best {p} I have ever bought.",
-            "It exceeded my expectations.",
-            "Great value for the money.",
-            "Sturdy, reliable and beautiful.",
-            "My family is delighted with it.",
-            "Five stars, I would buy it again.",
-            "Fantastic, it does exactly what it promises.",
-        ],
-        "negative": [
-            "I regret buying this {p}.",
-            "The {p} broke after a week.",
-            "Terrible quality, avoid it.",
-            "Worst {p} I have ever owned.",
-            "It was a complete disappointment.",
-            "A waste of money.",
-            "Flimsy, unreliable and ugly.",
-            "I sent it back for a refund.",
-            "One star, I would never buy it again.",
-            "Awful, it does not do what it promises.",
-        ],
-        "neutral": [
-            "I bought the {p} last month.",
-            "It arrived on a Tuesday.",
-            "The box was blue.",
-            "I use it mostly in the kitchen.",
-            "My sister recommended the brand.",
-            "The manual is twelve pages long.",
-            "It came in two colours.",
-            "I ordered it online.",
-            "The {p} weighs about two kilos.",
-            "Delivery took four days.",
-        ],
-    },
-    "de": {
-        "products": [
-            "Mixer",
-            "Roman",
-            "Kopfhörer",
-            "Wasserkocher",
-            "Rucksack",
-            "Lampe",
-            "Tastatur",
-            "Zelt",
-            "Kamera",
-            "Jacke",
-            "Kaffeemaschine",
-            "Brettspiel",
-            "Staubsauger",
-            "Handyhülle",
-        ],
-        "positive": [
-            "Ich liebe diesen Artikel ({p}).",
-            "Der {p} funktioniert perfekt.",
-            "Ausgezeichnete Qualität, sehr zu empfehlen.",
-            "Das Beste, was ich je gekauft habe.",
-            "Es hat meine Erwartungen übertroffen.",
-            "Super Preis-Leistungs-Verhältnis.",
-            "Stabil, zuverlässig und schön.",
-            "Meine Familie ist begeistert.",
-            "Fünf Sterne, ich würde es wieder kaufen.",
-            "Fantastisch, hält was es verspricht.",
-        ],
-        "negative": [
-            "Ich bereue den Kauf ({p}).",
-            "Der {p} ist nach einer Woche kaputt gegangen.",
-            "Schreckliche Qualität, Finger weg.",
-            "Das Schlechteste, was ich je hatte.",
-            "Eine totale Enttäuschung.",
-            "Rausgeworfenes Geld.",
-            "Wackelig, unzuverlässig und hässlich.",
-            "Ich habe es zurückgeschickt.",
-            "Ein Stern, nie wieder.",
-            "Furchtbar, hält nicht was es verspricht.",
-        ],
-        "neutral": [
-            "Ich habe den {p} letzten Monat gekauft.",
-            "Er kam an einem Dienstag an.",
-            "Die Schachtel war blau.",
-            "Ich benutze ihn meistens in der Küche.",
-            "Meine Schwester hat die Marke empfohlen.",
-            "Die Anleitung hat zwölf Seiten.",
-            "Es gab ihn in zwei Farben.",
-            "Ich habe online bestellt.",
-            "Er wiegt etwa zwei Kilo.",
-            "Die Lieferung dauerte vier Tage.",
-        ],
-    },
-    "fr": {
-        "products": [
-            "mixeur",
-            "roman",
-            "casque",
-            "bouilloire",
-            "sac à dos",
-            "lampe",
-            "clavier",
-            "tente",
-            "appareil photo",
-            "veste",
-            "cafetière",
-            "jeu de société",
-            "aspirateur",
-            "coque",
-        ],
-        "positive": [
-            "J'adore ce produit ({p}).",
-            "Le {p} fonctionne parfaitement.",
-            "Excellente qualité, je recommande vivement.",
-            "Le meilleur achat de ma vie.",
-            "Il a dépassé mes attentes.",
-            "Très bon rapport qualité-prix.",
-            "Solide, fiable et beau.",
-            "Toute ma famille est ravie.",
-            "Cinq étoiles, je le rachèterais.",
-            "Fantastique, il tient ses promesses.",
-        ],
-        "negative": [
-            "Je regrette cet achat ({p}).",
-            "Le {p} s'est cassé au bout d'une semaine.",
-            "Qualité horrible, à éviter.",
-            "Le pire produit que j'ai jamais eu.",
-            "Une déception totale.",
-            "De l'argent jeté par la fenêtre.",
-            "Fragile, peu fiable et laid.",
-            "Je l'ai renvoyé pour être remboursé.",
-            "Une étoile, plus jamais.",
-            "Affreux, il ne tient pas ses promesses.",
-        ],
-        "neutral": [
-            "J'ai acheté le {p} le mois dernier.",
-            "Il est arrivé un mardi.",
-            "La boîte était bleue.",
-            "Je l'utilise surtout dans la cuisine.",
-            "Ma sœur m'a conseillé la marque.",
-            "Le mode d'emploi fait douze pages.",
-            "Il existe en deux couleurs.",
-            "Je l'ai commandé en ligne.",
-            "Il pèse environ deux kilos.",
-            "La livraison a pris quatre jours.",
-        ],
-    },
-    "jp": {
-        "products": [
-            "ミキサー",
-            "小説",
-            "ヘッドホン",
-            "電気ケトル",
-            "リュック",
-            "ランプ",
-            "キーボード",
-            "テント",
-            "カメラ",
-            "ジャケット",
-            "コーヒーメーカー",
-            "ボードゲーム",
-            "掃除機",
-            "スマホケース",
-        ],
-        "positive": [
-            "この{p}が大好きです。",
-            "{p}は完璧に動きます。",
-            "品質が素晴らしく、おすすめです。",
-            "今まで買った中で最高です。",
-            "期待以上でした。",
-            "値段以上の価値があります。",
-            "丈夫で信頼でき、美しいです。",
-            "家族もとても喜んでいます。",
-            "星五つ、また買います。",
-            "最高です、説明どおりの性能です。",
-        ],
-        "negative": [
-            "この{p}を買って後悔しています。",
-            "{p}は一週間で壊れました。",
-            "品質がひどいので避けてください。",
-            "今まで持った中で最悪です。",
-            "本当にがっかりしました。",
-            "お金の無駄でした。",
-            "安っぽくて信頼できず、見た目も悪いです。",
-            "返品して返金してもらいました。",
-            "星一つ、二度と買いません。",
-            "ひどい、説明どおりに動きません。",
-        ],
-        "neutral": [
-            "先月{p}を買いました。",
-            "火曜日に届きました。",
-            "箱は青色でした。",
-            "主に台所で使っています。",
-            "姉がこのブランドを勧めてくれました。",
-            "説明書は十二ページです。",
-            "色は二種類ありました。",
-            "ネットで注文しました。",
-            "重さは約二キロです。",
-            "配達には四日かかりました。",
-        ],
-    },
-}
-_JOINER = {"jp": ""}
+
+def phrases_data() -> bytes:
+    """The review phrases' file, ``helpers/data/review_phrases.json``, as bytes."""
+    return resources.files(__package__).joinpath(PHRASES_FILE).read_bytes()
+
+
+@functools.cache
+def _phrases() -> dict[str, dict[str, Any]]:
+    return json.loads(phrases_data())
 
 
 def _one_review(
-    words: dict[str, list[str]],
+    words: dict[str, Any],
     label: int,
     rng: np.random.Generator,
     joiner: str,
@@ -391,8 +178,11 @@ def _generate(
     language: str, n: int, rng: np.random.Generator
 ) -> pd.DataFrame:
     labels = rng.permutation(np.arange(n) % 2)
-    words, joiner = _LANGUAGES[language], _JOINER.get(language, " ")
-    texts = [_one_review(words, int(label), rng, joiner) for label in labels]
+    words = _phrases()[language]
+    texts = [
+        _one_review(words, int(label), rng, words["joiner"])
+        for label in labels
+    ]
     return pd.DataFrame({"label": labels.astype(int), "text": texts})
 
 

@@ -13,6 +13,8 @@ import shutil
 import uuid
 from pathlib import Path
 
+from ._files import folder_size
+
 
 def book_cache_dir() -> Path:
     """Return the book's cache folder (created if missing)."""
@@ -56,23 +58,14 @@ def _unsafe_targets() -> set[Path]:
     return {Path(cwd.anchor), Path.home().resolve(), cwd, *cwd.parents}
 
 
-def _size_of_tree(path: Path) -> int:
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
-        for name in filenames + dirnames:
-            entry = Path(dirpath) / name
-            if name in dirnames and not entry.is_symlink():
-                continue  # real folders are walked into; their files count there
-            total += entry.lstat().st_size
-    return total
-
-
 def clean_cache(path: str | os.PathLike[str]) -> int:
     """Delete the cache folder ``path`` and return the number of bytes freed.
 
     A missing ``path`` frees nothing and returns 0. Symbolic links inside the folder are
     removed as links; what they point to is never touched. If ``path`` itself is a link,
-    only the link is removed.
+    only the link is removed. Bytes are counted as :func:`helpers._files.folder_size`
+    counts them: each file once, however many hard links it has in the folder, and each
+    link as its own small size, never what it points to.
 
     Raises
     ------
@@ -98,6 +91,6 @@ def clean_cache(path: str | os.PathLike[str]) -> int:
         raise ValueError(
             f"clean_cache deletes folders, but {resolved} is a file; delete it yourself"
         )
-    freed = _size_of_tree(resolved)
+    freed = folder_size(resolved)
     shutil.rmtree(resolved)
     return freed

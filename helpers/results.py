@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from ._files import staged
 
 
 def results_dir(profile_name: str) -> Path:
@@ -22,11 +22,9 @@ def save_results(
     folder = results_dir(profile_name)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{chapter}.json"
-    handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
-    with os.fdopen(handle, "w") as out:
+    with staged(target) as temporary, open(temporary, "w") as out:
         json.dump(record, out, indent=2, sort_keys=True)
         out.write("\n")
-    Path(temporary).replace(target)
     return target
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import helpers  # noqa: F401  (torchvision compatibility before transformers)
 from helpers import _mirror as mirror
+from helpers._files import folder_size
 from helpers._reviews_data import (
     DATASET_FOLDER,
     DATASET_SHA1,
@@ -227,7 +228,7 @@ def _main() -> None:
     parser.add_argument("folder", type=Path)
     folder = build_stand_in_mirror(parser.parse_args().folder)
     print(
-        f"stand-in mirror: {folder} ({mirror.folder_size(folder) / 2**20:.0f} MiB)"
+        f"stand-in mirror: {folder} ({folder_size(folder) / 2**20:.0f} MiB)"
     )
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from helpers import cache
+from helpers._files import folder_size
 from helpers.cache import (
     book_cache_dir,
     clean_cache,
@@ -189,6 +190,48 @@ def test_clean_cache_of_the_book_cache(book_cache):
     (runs / "model.ckpt").write_bytes(b"w" * 2048)
     assert clean_cache(book_cache) == 2048
     assert not book_cache.exists()
+
+
+def test_clean_cache_counts_a_hard_linked_file_once(tmp_path):
+    folder = tmp_path / "cache"
+    size = _tree(folder)
+    os.link(folder / "a.bin", folder / "sub" / "same-as-a.bin")
+    assert clean_cache(folder) == size
+
+
+# --- folder_size: one rule for links ------------------------------------------------------
+
+
+def test_folder_size_of_a_hugging_face_cache(tmp_path):
+    """Blobs count once; snapshot links count as links, never as their blobs."""
+    repo = tmp_path / "hub" / "models--org--name"
+    (repo / "blobs").mkdir(parents=True)
+    (repo / "blobs" / "abc").write_bytes(b"w" * 5000)
+    snapshots = [repo / "snapshots" / commit for commit in ("1", "2")]
+    links = []
+    for snapshot in snapshots:
+        snapshot.mkdir(parents=True)
+        link = snapshot / "model.safetensors"
+        link.symlink_to(Path("..") / ".." / "blobs" / "abc")
+        links.append(link.lstat().st_size)
+    assert folder_size(tmp_path / "hub") == 5000 + sum(links)
+
+
+def test_folder_size_never_follows_links_out(tmp_path):
+    outside = tmp_path / "outside"
+    outside_size = _tree(outside)
+    folder = tmp_path / "folder"
+    size = _tree(folder)
+    (folder / "to-outside").symlink_to(outside, target_is_directory=True)
+    (folder / "to-a-file").symlink_to(outside / "a.bin")
+    (folder / "dangling").symlink_to(tmp_path / "nothing")
+    links = sum(
+        (folder / name).lstat().st_size
+        for name in ("to-outside", "to-a-file", "dangling")
+    )
+    assert folder_size(folder) == size + links
+    assert folder_size(outside) == outside_size
+    assert folder_size(tmp_path / "missing") == 0
 
 
 # --- fresh_run_dir -----------------------------------------------------------------------

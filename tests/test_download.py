@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from helpers import _download, _mirror, profiles
 from helpers._download import OfflineError, check_reachable
+from helpers._files import staged
 from helpers.profiles import get_profile
 from helpers.reviews import load_reviews
 
@@ -85,11 +86,11 @@ def test_the_full_profile_data_offline_without_a_mirror(no_internet):
 def test_the_full_profile_models_offline_without_a_mirror(no_internet):
     profile = get_profile("full")
     with pytest.raises(OfflineError) as error:
-        profile.baseline_checkpoint
+        profile.baseline_checkpoint()
     _says_what_to_do(error.value, "huggingface.co")
     assert "microsoft/mdeberta-v3-base" in str(error.value)
     with pytest.raises(OfflineError):
-        profile.large_checkpoint
+        profile.large_checkpoint()
     assert no_internet == ["https://huggingface.co/"] * 2
 
 
@@ -158,7 +159,71 @@ def test_a_timeout_is_offline_too(monkeypatch):
 
 def test_the_tiny_profile_never_asks_the_network(no_internet):
     profile = get_profile("tiny")
-    profile.baseline_checkpoint
-    profile.large_checkpoint
+    profile.baseline_checkpoint()
+    profile.large_checkpoint()
     load_reviews(profile)
     assert no_internet == []
+
+
+# --- staged: written whole or not at all --------------------------------------------------
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """An empty folder of its own (``tmp_path`` holds the test's working folder)."""
+    path = tmp_path / "staged"
+    path.mkdir()
+    return path
+
+
+def test_staged_file_takes_the_name_only_when_complete(folder):
+    target = folder / "record.json"
+    target.write_text("old")
+    with staged(target) as temporary:
+        assert temporary.parent == folder and temporary != target
+        temporary.write_text("new, half")
+        assert target.read_text() == "old"  # never half-written
+        temporary.write_text("new, whole")
+    assert target.read_text() == "new, whole"
+    assert [p.name for p in folder.iterdir()] == ["record.json"]
+
+
+@pytest.mark.parametrize("existing", [True, False])
+def test_staged_file_that_fails_leaves_nothing(folder, existing):
+    target = folder / "data.bin"
+    if existing:
+        target.write_bytes(b"old")
+    with pytest.raises(OSError, match="disk full"):
+        with staged(target) as temporary:
+            temporary.write_bytes(b"half")
+            raise OSError("disk full")
+    assert [p.name for p in folder.iterdir()] == (
+        ["data.bin"] if existing else []
+    )
+    if existing:
+        assert target.read_bytes() == b"old"
+
+
+def test_staged_folder_replaces_the_old_one_only_when_complete(folder):
+    target = folder / "model"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with staged(target, folder=True) as temporary:
+        assert temporary.is_dir() and temporary.parent == folder
+        (temporary / "new.txt").write_text("new")
+        assert [p.name for p in target.iterdir()] == ["old.txt"]
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert [p.name for p in folder.iterdir()] == ["model"]
+
+
+def test_staged_folder_that_fails_leaves_the_old_one(folder):
+    target = folder / "model"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError, match="build failed"):
+        with staged(target, folder=True) as temporary:
+            (temporary / "sub").mkdir()
+            (temporary / "sub" / "half.bin").write_bytes(b"half")
+            raise RuntimeError("build failed")
+    assert [p.name for p in folder.iterdir()] == ["model"]
+    assert (target / "old.txt").read_text() == "old"

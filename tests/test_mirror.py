@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from helpers import _mirror as mirror
 from helpers import _reviews_data
+from helpers._files import folder_size
 from helpers._mirror import MIRROR_ENV, MirrorError
 from helpers._reviews_data import (
     DATASET_FILES,
@@ -16,6 +17,7 @@ from helpers.profiles import get_profile
 from helpers.reviews import load_reviews
 
 import json
+import os
 import subprocess
 import sys
 import urllib.request
@@ -146,8 +148,8 @@ def test_full_profile_reads_the_mirror_offline(
     # a sample, as of the real files
     assert len(data["en_train"]) < ROWS["en_train"]
     assert data["jp_test"]["text"].str.contains("[ぁ-んァ-ン一-龥]").all()
-    assert profile.baseline_checkpoint == "microsoft/mdeberta-v3-base"
-    assert profile.large_checkpoint == "google/flan-t5-xl"
+    assert profile.baseline_checkpoint() == "microsoft/mdeberta-v3-base"
+    assert profile.large_checkpoint() == "google/flan-t5-xl"
     # The extraction is keyed by the archive's checksum: never taken for the real data set.
     assert (
         book_cache
@@ -164,11 +166,11 @@ def test_mirror_without_a_model_names_it(stand_in, tmp_path, monkeypatch):
     )
     monkeypatch.setenv(MIRROR_ENV, str(folder))
     profile = get_profile("full")
-    assert profile.baseline_checkpoint == "microsoft/mdeberta-v3-base"
+    assert profile.baseline_checkpoint() == "microsoft/mdeberta-v3-base"
     with pytest.raises(
         MirrorError, match="lacks the model google/flan-t5-xl.*make mirror"
     ):
-        profile.large_checkpoint
+        profile.large_checkpoint()
 
 
 def test_mirror_without_weights_names_the_model(
@@ -185,7 +187,7 @@ def test_mirror_without_weights_names_the_model(
         MirrorError,
         match="no weights of the model microsoft/mdeberta-v3-base",
     ):
-        get_profile("full").baseline_checkpoint
+        get_profile("full").baseline_checkpoint()
 
 
 def test_mirror_without_the_archive_names_the_file(
@@ -251,21 +253,64 @@ def test_import_points_the_hub_at_the_mirror_and_offline(stand_in):
     assert lines[-1] == f"{stand_in / 'hub'} True False"
 
 
-def test_import_with_a_missing_mirror_fails_clearly(tmp_path):
-    env = {**_clean_env(), MIRROR_ENV: str(tmp_path / "nowhere")}
+@pytest.mark.parametrize("state", ["missing", "empty"])
+def test_import_works_with_an_unfilled_mirror_until_it_is_used(
+    tmp_path, state
+):
+    """``import helpers`` and the tiny profile need nothing from the mirror; a model does."""
+    folder = tmp_path / "mirror"
+    if state == "empty":
+        folder.mkdir()
+    env = {
+        **_clean_env(),
+        MIRROR_ENV: str(folder),
+        "PEFT_BOOK_PROFILE": "tiny",
+    }
+    code = (
+        "import helpers; print(helpers.clean_cache);"
+        "print(helpers.get_profile('tiny').asserts_scores('a claim'))"
+    )
+    use_a_model = "helpers.get_profile('full').large_checkpoint()"
     done = subprocess.run(
-        [sys.executable, "-c", "import helpers"],
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "True"
+    done = subprocess.run(
+        [sys.executable, "-c", code + ";" + use_a_model],
         capture_output=True,
         text=True,
         env=env,
     )
     assert done.returncode != 0
-    assert (
-        done.stderr.strip()
-        .splitlines()[-1]
-        .startswith("helpers._mirror.MirrorError: PEFT_BOOK_MIRROR=")
-    )
-    assert "make mirror" in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"helpers._mirror.MirrorError: {MIRROR_ENV}=")
+    assert "make mirror" in last
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("state", ["missing", "empty"])
+def test_an_unfilled_mirror_is_refused_when_used(
+    tmp_path, monkeypatch, no_download, state
+):
+    folder = tmp_path / "mirror"
+    if state == "empty":
+        folder.mkdir()
+    monkeypatch.setenv(MIRROR_ENV, str(folder))
+    for name in ("HF_HUB_CACHE", "HF_HUB_OFFLINE"):  # restored afterwards
+        monkeypatch.setenv(name, "before")
+    assert mirror.use_mirror_for_hub() == folder.resolve()
+    assert os.environ["HF_HUB_CACHE"] == str(folder.resolve() / "hub")
+    assert not folder.exists() or list(folder.iterdir()) == []
+    assert mirror.is_stand_in() is False
+    reason = {"missing": "no such folder", "empty": "not a filled"}[state]
+    with pytest.raises(MirrorError, match=reason):
+        mirror.require_model("google/flan-t5-xl")
+    with pytest.raises(MirrorError, match="make mirror"):
+        load_reviews(get_profile("full"))
 
 
 def _clean_env() -> dict[str, str]:
@@ -307,7 +352,7 @@ def test_fill_mirror_writes_a_mirror_the_chapters_accept(
         source,
         "a.zip",
     )
-    assert size == mirror.folder_size(folder) > 0
+    assert size == folder_size(folder) > 0
     assert [model for model, _ in downloaded] == MODELS
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest == {

@@ -41,7 +41,7 @@ def test_tiny_t5_is_built_into_the_cache(book_cache):
     assert [p.name for p in folder.parent.iterdir()] == [
         folder.name
     ]  # no staging folder left
-    assert get_profile("tiny").large_checkpoint == str(folder)
+    assert get_profile("tiny").large_checkpoint() == str(folder)
 
 
 def test_tiny_t5_is_deterministic_across_caches(tmp_path, monkeypatch):

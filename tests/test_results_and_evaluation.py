@@ -41,6 +41,17 @@ def test_save_and_load_roundtrip(tmp_path, monkeypatch):
     ]  # no .part left
 
 
+def test_a_failed_save_keeps_the_old_record_and_leaves_nothing(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    path = save_results("ch", "tiny", {"v": 1})
+    with pytest.raises(TypeError):
+        save_results("ch", "tiny", {"v": object()})  # not JSON
+    assert load_results("ch", "tiny") == {"v": 1}
+    assert [p.name for p in path.parent.iterdir()] == ["ch.json"]
+
+
 def test_save_overwrites_and_profiles_are_separate(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     save_results("ch", "tiny", {"v": 1})

@@ -16,9 +16,12 @@ from helpers.profiles import get_profile
 from helpers.reviews import load_reviews
 
 import dataclasses
+import fnmatch
 import hashlib
 import itertools
+import json
 import re
+import sys
 import urllib.error
 import urllib.request
 import zipfile
@@ -27,6 +30,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 TINY_KEYS = ["en_train", "en_test", "de_test", "fr_test", "jp_test"]
 
@@ -202,6 +210,49 @@ def test_neutral_sentences_appear_in_both_classes(tiny_data):
 def test_generate_reviews_rejects_fewer_than_two_rows(n_train, n_test):
     with pytest.raises(ValueError, match="at least 2"):
         generate_reviews(n_train=n_train, n_test=n_test)
+
+
+def test_generated_reviews_are_pinned():
+    """The same reviews as before the phrases moved to a data file, byte for byte."""
+    frames = generate_reviews(n_train=64, n_test=32, seed=123)
+    digest = hashlib.sha256()
+    for key, frame in frames.items():
+        digest.update(f"{key}\n".encode())
+        digest.update(frame.to_csv(index=False).encode())
+    assert digest.hexdigest() == (
+        "5f07dfc89a6c7a470944e18699ad1d7d51f0488a5e00779a6df44cc75b58df97"
+    )
+
+
+def test_phrases_ship_in_the_package_with_one_code_per_language():
+    path = Path(_reviews_data.__file__).parent / _reviews_data.PHRASES_FILE
+    assert path.read_bytes() == _reviews_data.phrases_data()
+    phrases = json.loads(path.read_text(encoding="utf-8"))
+    languages = [key.split("_")[0] for key in TINY_KEYS]
+    assert (
+        sorted(phrases) == sorted(set(languages)) == ["de", "en", "fr", "jp"]
+    )
+    for language, words in phrases.items():
+        assert set(words) == {
+            "joiner",
+            "products",
+            "positive",
+            "negative",
+            "neutral",
+        }, language
+    assert phrases["jp"]["joiner"] == ""
+
+
+def test_the_phrases_are_package_data():
+    """A non-editable install (``pip install .``) ships the phrases' file."""
+    root = Path(__file__).resolve().parents[1]
+    with open(root / "pyproject.toml", "rb") as handle:
+        setuptools = tomllib.load(handle)["tool"]["setuptools"]
+    assert "helpers" in setuptools["packages"]
+    patterns = setuptools["package-data"]["helpers"]
+    assert any(
+        fnmatch.fnmatch(_reviews_data.PHRASES_FILE, p) for p in patterns
+    )
 
 
 # --- verified download -----------------------------------------------------------------
