@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Bytes in a GiB: every memory figure of the book is in GiB.
+GIB = 1024**3
+
 
 @dataclass(frozen=True)
 class GPUMemory:
@@ -88,7 +91,7 @@ def usable_gpu_gib_of_total(total_bytes: int) -> float:
     which CUDA reports ``total_bytes`` (``torch.cuda.get_device_properties(0)
     .total_memory``): the total less :data:`GPU_RESERVE_GIB`, for the CUDA context
     and the caching allocator's slack. The one place the budget is derived."""
-    return total_bytes / 1024**3 - GPU_RESERVE_GIB
+    return total_bytes / GIB - GPU_RESERVE_GIB
 
 
 def usable_gpu_gib(gpu: str) -> float:
@@ -108,7 +111,7 @@ def usable_gpu_gib(gpu: str) -> float:
         raise ValueError(
             f"unknown GPU {gpu!r}; known: {', '.join(GPU_SPECS)}"
         )
-    return usable_gpu_gib_of_total(GPU_SPECS[gpu].cuda_total_gib * 1024**3)
+    return usable_gpu_gib_of_total(GPU_SPECS[gpu].cuda_total_gib * GIB)
 
 
 #: The lines drawn on memory charts.

@@ -8,10 +8,13 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from ._tensors import TensorMemoryTracker
+from .gpus import GIB
 
-GIB = 1024**3
+if TYPE_CHECKING:
+    from ._measure._tensors import TensorMemoryTracker
+
 _PROC_STATUS = Path("/proc/self/status")
 _PROC_CLEAR_REFS = Path("/proc/self/clear_refs")
 
@@ -135,6 +138,9 @@ class MemoryMonitor:
             )
         self.baseline_gib = self._current_gib()
         if self.track_tensors and self.device == "cpu":
+            # imported here: helpers._measure, which holds it, imports this module
+            from ._measure._tensors import TensorMemoryTracker
+
             self._tracker = TensorMemoryTracker()
             self._tracker.add(self._existing)
             self._tracker.__enter__()

@@ -21,7 +21,7 @@ what a GPU reader depends on, and writes ``gpu_check.json`` and ``gpu_check.md``
 * **every chapter in the full profile on the GPU**, against the stand-in mirror, each
   alone in an empty folder with helpers from a wheel, through :mod:`tests.rehearsal`'s
   own functions. A time budget decides, chapter by chapter, whether it runs without the
-  CPU rehearsal's cuts (``PEFT_BOOK_CPU_REHEARSAL`` unset), with them, or not at all
+  CPU rehearsal's cuts (``PEFT_BOOK_PROFILE_OVERRIDES`` unset), with them, or not at all
   (:func:`plan_chapters`; the estimates are guesses until a first run replaces them
   with the seconds it records). Claim: no cell raises.
 
@@ -284,12 +284,13 @@ def monitor_probe(
 ) -> list[MonitorProbe]:
     """One ``ia3_bias`` step of ``folder``'s model under MemoryMonitor.
 
-    Runs in a child of the measuring server (so on CUDA it also shows that the
-    forked children can use it); returns a list, as the server expects.
+    Runs in a forked child, as the measurements do (so on CUDA it also shows that
+    the forked children can use it); returns a list, as ``fork_child`` expects.
     """
     from helpers import MemoryMonitor
+    from helpers._measure import build_autogluon_text_model
+    from helpers._measure._process import training_step
     from helpers.memory import GIB, _proc_status_kib
-    from helpers.steps import _training_step, build_autogluon_text_model
 
     import torch
 
@@ -306,7 +307,7 @@ def monitor_probe(
     with MemoryMonitor(
         label="probe", device=device, interval=0.002
     ) as monitor:
-        _training_step(model, optimizer, batch_size, seq_len, vocab, device)
+        training_step(model, optimizer, batch_size, seq_len, vocab, device)
     gpu: dict = {}
     if device == "cuda":
         own = torch.cuda.memory_stats()["allocated_bytes.all.peak"] / GIB
@@ -482,43 +483,28 @@ def measure(
 
 
 def check_monitor(report: Report, work: Path, smoke: bool) -> str | None:
-    """Run :func:`monitor_probe` in a child of the measuring server; return the
-    planner's ``gpu`` for the card it found."""
-    from helpers import steps
-    from helpers._measuring_server import _MeasuringServer
+    """Run :func:`monitor_probe` in a child forked from this process, which has
+    left CUDA alone (``_refuse_without_cuda`` asks NVML); return the planner's
+    ``gpu`` for the card it found."""
+    from helpers._measure import child_reply, fork_child
     from helpers.gpus import GPU_RESERVE_GIB
 
-    if steps._server is None or steps._server.process.poll() is not None:
-        # its children import this module: the checkout on their path
-        path = os.environ.get("PYTHONPATH")
-        os.environ["PYTHONPATH"] = os.pathsep.join(
-            [str(ROOT), *filter(None, [path])]
+    folder = _folder("google/flan-t5-small", 2 if smoke else None, work)
+    reply = child_reply(
+        *fork_child(
+            lambda: monitor_probe(
+                folder,
+                batch_size=4 if smoke else 8,
+                seq_len=32 if smoke else 128,
+            )
         )
-        try:
-            steps._server = _MeasuringServer()
-        finally:
-            if path is None:
-                del os.environ["PYTHONPATH"]
-            else:
-                os.environ["PYTHONPATH"] = path
-    name = "google/flan-t5-small"
-    answer = steps._server.request(
-        "tests.gpu_check:monitor_probe",
-        {
-            "folder": _folder(name, 2 if smoke else None, work),
-            "batch_size": 4 if smoke else 8,
-            "seq_len": 32 if smoke else 128,
-        },
-        300,
     )
-    if isinstance(answer, dict):
+    if reply.error is not None:
         report.claim(
-            "MemoryMonitor: one step in a forked child",
-            False,
-            answer["error"],
+            "MemoryMonitor: one step in a forked child", False, reply.error
         )
         return None
-    (probe,) = answer
+    (probe,) = reply.records
     report.monitor = probe
     own = probe["own_peak_gib"]
     tolerance = MONITOR_TOLERANCE_GIB[probe["device"]]
@@ -566,7 +552,8 @@ def plan_chapters(
     names: list[str], left_s: float, estimates: dict | None = None
 ) -> list[tuple[str, str]]:
     """``(chapter, how)`` in the order to run them: how is ``"full"`` (no cuts),
-    ``"cuts"`` (``PEFT_BOOK_CPU_REHEARSAL=1``) or ``"not run"``.
+    ``"cuts"`` (``PEFT_BOOK_PROFILE_OVERRIDES``: the rehearsal's ``CPU_CUTS``) or
+    ``"not run"``.
 
     A chapter runs without cuts when ``left_s``, less the cut-down estimates of the
     chapters after it, still holds its full estimate; else with cuts if its cut-down
@@ -658,7 +645,7 @@ def run_chapters(
     smoke: bool,
 ) -> None:
     """Plan every chapter against the time left; run them (not in smoke mode)."""
-    from helpers.profiles import REHEARSAL_ENV
+    from helpers.profiles import OVERRIDES_ENV
 
     from tests import rehearsal
 
@@ -712,9 +699,9 @@ def run_chapters(
                 ]
             ),
         }
-        env.pop(REHEARSAL_ENV, None)
+        env.pop(OVERRIDES_ENV, None)
         if how == "cuts":
-            env[REHEARSAL_ENV] = "1"
+            env[OVERRIDES_ENV] = json.dumps(rehearsal.CPU_CUTS)
         notebook = rehearsal._chapter_folder(work / "chapters", names[stem])
         print(f"chapter {stem} ({how}) ...", flush=True)
         result = run_notebook(notebook, site, env, left)
@@ -854,7 +841,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PEFT_BOOK_CACHE", str(work / "cache"))
     import helpers  # noqa: F401  (after the cache is set)
-    from helpers import steps
+    from helpers._measure import stop_server
 
     report = Report(
         mode="smoke" if args.smoke else "gpu", budget_s=args.budget_s
@@ -875,9 +862,7 @@ def main(argv: list[str] | None = None) -> int:
             gpu,
         )
     finally:
-        if steps._server is not None:
-            steps._server.close()
-            steps._server = None
+        stop_server()
     if not args.no_chapters:
         run_chapters(
             report, work / "rehearsal", deadline, args.only, args.smoke

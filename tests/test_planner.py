@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import helpers
+from helpers._architecture import architecture
+from helpers._measure import StepSettings, measure_here
+from helpers._planner_terms import (
+    T5_BLOCK,
+    T5_OUTSIDE,
+    deberta_activations,
+)
 from helpers.models import MDEBERTA_V3_BASE
 from helpers.planner import (
-    _T5_BLOCK,
-    _T5_OUTSIDE,
     PEFT_METHODS,
-    _architecture,
-    _deberta_activations,
     estimate_training_memory,
     parameter_counts,
     precision_mode,
 )
-from helpers.steps import build_autogluon_text_model, measure_here
+from helpers.steps import build_autogluon_text_model
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -68,8 +75,8 @@ def test_deberta_parameter_counts_and_activations_match(tmp_path, peft):
     )
     _assert_counts_match(config, folder, peft)
     batch, length = 4, 64
-    block, outside = _deberta_activations(
-        _architecture(config), peft, batch, length
+    block, outside = deberta_activations(
+        architecture(config), peft, batch, length
     )
     # all but three 4-byte scalars per block (attention scale factors)
     assert (
@@ -156,7 +163,7 @@ def test_block_coefficients_count_the_saved_tensors(
         one, peft, batch, length, precision
     )
     mode = precision_mode(precision)
-    c_d, c_inner, c_ff, c_scores, c_tok, c_weight = _T5_BLOCK[
+    c_d, c_inner, c_ff, c_scores, c_tok, c_weight = T5_BLOCK[
         peft == "full", mode
     ]
     tokens, inner = batch * length, heads * d_kv
@@ -169,7 +176,7 @@ def test_block_coefficients_count_the_saved_tensors(
     if (
         mode != "mixed"
     ):  # outside the blocks: embedding, final norm, head, position buckets
-        o_d, o_tok = _T5_OUTSIDE[peft == "full", mode]
+        o_d, o_tok = T5_OUTSIDE[peft == "full", mode]
         outside = _saved_bytes(one, peft, batch, length, precision) - block
         assert outside == tokens * (o_d * d + o_tok) + 8 * length**2
 
@@ -184,13 +191,15 @@ def test_estimate_within_ten_percent_of_a_measured_step(
         tmp_path, d=128, d_ff=256, heads=4, d_kv=32, layers=3
     )
     (measured,) = measure_here(
-        folder,
-        peft=peft,
-        gradient_checkpointing=checkpointing,
-        batch_sizes=(4,),
-        seq_len=64,
-        steps=2,
-        precision=precision,
+        StepSettings(
+            folder,
+            peft=peft,
+            gradient_checkpointing=checkpointing,
+            batch_sizes=(4,),
+            seq_len=64,
+            steps=2,
+            precision=precision,
+        )
     )
     assert measured.precision == precision
     predicted = helpers.estimate_training_memory(
@@ -214,14 +223,16 @@ def test_per_gpu_estimate_within_ten_percent_of_two_measured_ranks(
         tmp_path, d=128, d_ff=256, heads=4, d_kv=32, layers=3
     )
     measured = measure_here(
-        folder,
-        peft=peft,
-        gradient_checkpointing=True,
-        batch_sizes=(4,),
-        seq_len=64,
-        steps=2,
-        ranks=2,
-        strategy=strategy,
+        StepSettings(
+            folder,
+            peft=peft,
+            gradient_checkpointing=True,
+            batch_sizes=(4,),
+            seq_len=64,
+            steps=2,
+            ranks=2,
+            strategy=strategy,
+        )
     )
     assert [m.ranks for m in measured] == [2, 2]
     step = dict(
@@ -279,12 +290,14 @@ def test_deberta_estimate_within_ten_percent_of_a_measured_step(
         tmp_path, d=128, d_ff=256, heads=4, layers=3, buckets=16
     )
     (measured,) = measure_here(
-        folder,
-        peft=peft,
-        gradient_checkpointing=checkpointing,
-        batch_sizes=(4,),
-        seq_len=64,
-        steps=2,
+        StepSettings(
+            folder,
+            peft=peft,
+            gradient_checkpointing=checkpointing,
+            batch_sizes=(4,),
+            seq_len=64,
+            steps=2,
+        )
     )
     predicted = helpers.estimate_training_memory(
         config,
@@ -556,7 +569,7 @@ def test_true_16_bit_precision_halves_the_weights_and_their_states():
 
 
 def test_cuda_adds_cublas_workspaces_and_block_rounding():
-    from helpers.planner import _allocated_block
+    from helpers._planner_terms import allocated_block
 
     kwargs = dict(peft="full", gradient_checkpointing=True, batch_size=4)
     cpu = helpers.estimate_training_memory(XL, device="cpu", **kwargs)
@@ -576,10 +589,10 @@ def test_cuda_adds_cublas_workspaces_and_block_rounding():
     assert t4.total_gib - t4.cuda_gib == pytest.approx(
         cpu.total_gib - cpu.transient_gib + t4.transient_gib
     )
-    sizes = [_allocated_block(n) for n in (1, 513, 5 << 20)]
+    sizes = [allocated_block(n) for n in (1, 513, 5 << 20)]
     assert sizes == [512, 1024, 5 << 20]
-    assert _allocated_block(251 << 20) == 252 << 20  # 1 MiB left: not split
-    assert _allocated_block((248 << 20) + 512) == (248 << 20) + 512  # split
+    assert allocated_block(251 << 20) == 252 << 20  # 1 MiB left: not split
+    assert allocated_block((248 << 20) + 512) == (248 << 20) + 512  # split
     with pytest.raises(ValueError, match="T5000"):
         helpers.estimate_training_memory(XL, gpu="T5000", **kwargs)
 
@@ -588,17 +601,59 @@ def test_cuda_adds_cublas_workspaces_and_block_rounding():
     "name", ["google/flan-t5-xl", "microsoft/mdeberta-v3-base"]
 )
 def test_parameter_tensors_add_up_to_the_counts(name):
-    from helpers.planner import (
-        _architecture,
-        _parameter_tensors,
-        _resolve_config,
-        parameter_counts,
-    )
+    from helpers._architecture import parameter_tensors
+    from helpers.planner import _resolve_config
 
     config = _resolve_config(name)
-    architecture = _architecture(config)
+    sizes = architecture(config)
     for peft in ("full", "ia3_bias"):
-        tensors = _parameter_tensors(architecture, peft)
+        tensors = parameter_tensors(sizes, peft)
         total, trainable, _ = parameter_counts(config, peft)
         assert sum(n for n, _ in tensors) == total
         assert sum(n for n, t in tensors if t) == trainable
+
+
+def test_the_planner_imports_nothing_heavy():
+    """Plain arithmetic: helpers/planner.py, and the package's modules it imports, import
+    neither torch, transformers, lightning nor AutoGluon when they are imported (imports
+    inside functions, such as ``_resolve_config``'s of helpers.models, run only when
+    called). Read from the source: ``import helpers.planner`` runs
+    ``helpers/__init__.py``, which imports everything."""
+    package = Path(helpers.__file__).parent
+    heavy = {"torch", "transformers", "lightning", "autogluon"}
+
+    def executed(node: ast.AST) -> Iterator[ast.AST]:
+        """The nodes that run at import: all but the bodies of functions."""
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+            ):
+                yield child
+                yield from executed(child)
+
+    read, todo, found = set(), ["planner"], []
+    while todo:
+        name = todo.pop()
+        if name in read:
+            continue
+        read.add(name)
+        source = package / f"{name.replace('.', '/')}.py"
+        tree = ast.parse(source.read_text())
+        for node in executed(tree):
+            if isinstance(node, ast.Import):
+                found += [(name, a.name) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                found.append((name, node.module or ""))
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 1, f"{name} imports from above helpers"
+                todo += (
+                    [node.module]
+                    if node.module
+                    else [a.name for a in node.names]
+                )
+    assert {"planner", "_architecture", "_planner_terms", "gpus"} <= read
+    assert [
+        (name, module)
+        for name, module in found
+        if module.split(".")[0] in heavy
+    ] == []

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from helpers._local_models import tiny_t5_folder
-from helpers.steps import (
-    StepMeasurement,
-    measure_here,
-    measure_training_steps,
-)
+from helpers._measure import StepSettings, measure_here
+from helpers.steps import StepMeasurement, measure_training_steps
 
 import re
 
 import pytest
 
 
+def _here(checkpoint: str, **settings) -> list[StepMeasurement]:
+    """Measure in this process, as the measuring server's child does."""
+    return measure_here(StepSettings(checkpoint, **settings))
+
+
 def test_measure_training_step_ia3_bias_with_checkpointing():
     checkpoint = str(tiny_t5_folder())
-    results = measure_here(
+    results = _here(
         checkpoint,
         peft="ia3_bias",
         gradient_checkpointing=True,
@@ -49,7 +51,7 @@ def test_measure_training_step_ia3_bias_with_checkpointing():
 
 
 def test_full_finetuning_trains_everything():
-    results = measure_here(
+    results = _here(
         str(tiny_t5_folder()),
         peft="full",
         gradient_checkpointing=False,
@@ -72,7 +74,7 @@ def test_measure_training_steps_matches_in_process(capsys):
         seq_len=32,
         steps=1,
     )
-    here = measure_here(checkpoint, **kwargs)
+    here = _here(checkpoint, **kwargs)
     there = measure_training_steps(checkpoint, label="tiny-t5", **kwargs)
     assert [r.batch_size for r in there] == [1, 2]
     for a, b in zip(here, there):
@@ -117,7 +119,7 @@ def test_measure_training_steps_reports_failure(tmp_path):
 def test_a_measurement_without_the_free_memory_it_needs_is_skipped(capsys):
     """Checked by the measuring process before it builds anything: one printed line says
     what it needs and what is free, and nothing is measured (chapter 6's whole XXL)."""
-    from helpers._measuring_server import NotEnoughMemoryError
+    from helpers._measure import NotEnoughMemoryError
 
     kwargs = dict(peft="full", gradient_checkpointing=False, seq_len=8)
     skipped = measure_training_steps(
@@ -131,7 +133,7 @@ def test_a_measurement_without_the_free_memory_it_needs_is_skipped(capsys):
         line,
     )
     with pytest.raises(NotEnoughMemoryError, match="needs about 1000000"):
-        measure_here(
+        _here(
             str(tiny_t5_folder()),
             ranks=2,
             strategy="ddp",
@@ -154,7 +156,7 @@ def test_a_measurement_without_the_free_memory_it_needs_is_skipped(capsys):
 )
 def test_measure_here_refuses_what_it_cannot_run(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        measure_here(
+        _here(
             str(tiny_t5_folder()),
             peft="ia3_bias",
             gradient_checkpointing=False,
@@ -165,7 +167,7 @@ def test_measure_here_refuses_what_it_cannot_run(kwargs, message):
 def test_a_failing_rank_reports_its_traceback(tmp_path):
     missing = str(tmp_path / "no-such-checkpoint")
     with pytest.raises(RuntimeError, match="a rank failed") as error:
-        measure_here(
+        _here(
             missing,
             peft="ia3_bias",
             gradient_checkpointing=False,
@@ -258,7 +260,7 @@ def test_stand_in_weights_build_the_same_model(model):
 
 
 def test_the_measuring_server_leaves_cuda_to_its_children(monkeypatch):
-    from helpers import _measuring_server
+    from helpers._measure import _fork, _server
 
     import subprocess
 
@@ -273,11 +275,11 @@ def test_the_measuring_server_leaves_cuda_to_its_children(monkeypatch):
             started["env"] = env
 
     monkeypatch.setattr(subprocess, "Popen", Popen)
-    _measuring_server._MeasuringServer()
+    _server._MeasuringServer()
     assert started["env"]["PYTORCH_NVML_BASED_CUDA_CHECK"] == "1"
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
     with pytest.raises(RuntimeError, match="initialised CUDA"):
-        _measuring_server.fork_child(list)
+        _fork.fork_child(list)
 
 
 def test_stand_ins_are_built_once_on_the_device_in_their_precision():
@@ -285,7 +287,7 @@ def test_stand_ins_are_built_once_on_the_device_in_their_precision():
     copy of the model exists (chapter 6 builds XXL's 8.9 GiB, never its 17.7 GiB), and on
     CUDA nothing passes through the host (here the meta device stands in for the GPU)."""
     from helpers import architecture_folder
-    from helpers._tensors import TensorMemoryTracker
+    from helpers._measure._tensors import TensorMemoryTracker
     from helpers.steps import build_autogluon_text_model
 
     import torch
@@ -316,3 +318,40 @@ def test_stand_ins_are_built_once_on_the_device_in_their_precision():
     assert weights <= built.peak_bytes < 2 * weights
     with pytest.raises(ValueError, match="unknown precision 'bf16'"):
         build(precision="bf16")
+
+
+def test_overrides_reach_the_measured_model():
+    """``overrides`` travel with the settings to the server's child, into the model it
+    builds: IA3 moved to k, v and the feed-forward inputs trains other vectors."""
+    from helpers.steps import build_autogluon_text_model
+
+    folder = str(tiny_t5_folder())
+    moved = {"optim.lora.filter": ["^k$", "^v$", "^wi"]}
+    model = dict(peft="ia3", gradient_checkpointing=False)
+    (default,) = measure_training_steps(folder, seq_len=8, **model)
+    (measured,) = measure_training_steps(
+        folder, seq_len=8, overrides=moved, **model
+    )
+    built, _ = build_autogluon_text_model(folder, overrides=moved, **model)
+    trainable = sum(p.numel() for p in built.parameters() if p.requires_grad)
+    assert measured.trainable_params == trainable
+    assert measured.trainable_params != default.trainable_params
+
+
+def test_settings_and_replies_cross_as_json():
+    from helpers._measure import Reply
+
+    settings = StepSettings(
+        "folder",
+        peft="ia3",
+        gradient_checkpointing=True,
+        batch_sizes=(1, 8),
+        overrides={"optim.lora.filter": ["^k$"]},
+    )
+    assert StepSettings.from_json(settings.to_json()) == settings
+    for reply in (
+        Reply(records=({"batch_size": 1},)),
+        Reply(skipped="needs about 2.0 GiB"),
+        Reply(error="Traceback"),
+    ):
+        assert Reply.from_json(reply.to_json()) == reply

@@ -1,0 +1,155 @@
+"""One process's measurement: build the model once, then time its training steps at each
+batch size under :class:`helpers.MemoryMonitor`."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..gpus import GIB
+from ..memory import MemoryMonitor, process_rss_gib
+from ._model import build_autogluon_text_model
+from ._types import NotEnoughMemoryError, StepMeasurement, StepSettings
+
+#: Distributes a built model among ranks: ``(model, optimizer)`` in, the model to step and
+#: its optimizer out (FSDP replaces the parameters, so it builds a new optimizer).
+Shard = Callable[[Any, Any], tuple[Any, Any]]
+
+
+def measure_process(
+    settings: StepSettings, shard: Shard | None = None
+) -> list[StepMeasurement]:
+    """Measure ``settings`` in this process: the whole model, or with ``shard`` this
+    rank's part of it (on the CPU). Raises :class:`NotEnoughMemoryError` before building
+    anything where less than ``settings.needs_gib`` is free."""
+    import torch
+
+    s = settings
+    device = "cuda" if torch.cuda.is_available() and s.ranks == 1 else "cpu"
+    if s.needs_gib is not None:
+        free = _free_gib(device)
+        if free < s.needs_gib:
+            raise NotEnoughMemoryError(
+                f"needs about {s.needs_gib:.1f} GiB of free "
+                f"{'GPU' if device == 'cuda' else 'host'} memory, and "
+                f"{free:.1f} GiB is free"
+            )
+    gc.collect()
+    before_build = (
+        process_rss_gib()
+        if device == "cpu"
+        else torch.cuda.memory_allocated() / GIB
+    )
+    model, optimizer = build_autogluon_text_model(
+        s.checkpoint,
+        peft=s.peft,
+        gradient_checkpointing=s.gradient_checkpointing,
+        pretrained=False,
+        overrides=s.overrides,
+        device=device,
+        precision=s.precision,
+    )
+    model.train()
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    weights_gib = (
+        sum(p.numel() * p.element_size() for p in model.parameters()) / GIB
+    )
+    vocab = min(model.config.vocab_size, 1000)
+    if shard is not None:
+        step_model, optimizer = shard(model, optimizer)
+    else:
+        step_model = model
+    results = []
+    for batch_size in s.batch_sizes:
+        durations = []
+        existing = [
+            *step_model.parameters(),
+            *step_model.buffers(),
+            *_optimizer_tensors(optimizer),
+        ]
+        with MemoryMonitor(
+            label=f"{s.checkpoint} b{batch_size}",
+            device=device,
+            track_tensors=True,
+            existing=existing,
+        ) as monitor:
+            for _ in range(s.steps):
+                start = time.perf_counter()
+                training_step(
+                    step_model,
+                    optimizer,
+                    batch_size,
+                    s.seq_len,
+                    vocab,
+                    device,
+                )
+                durations.append(time.perf_counter() - start)
+        results.append(
+            StepMeasurement(
+                model=s.label or s.checkpoint,
+                peft=s.peft,
+                gradient_checkpointing=s.gradient_checkpointing,
+                batch_size=batch_size,
+                seq_len=s.seq_len,
+                total_params=total,
+                trainable_params=trainable,
+                weights_gib=weights_gib,
+                peak_gib=monitor.peak_gib - before_build,
+                tensor_peak_gib=monitor.tensor_peak_gib,
+                step_s=min(durations),
+                device=device,
+                precision=s.precision,
+                ranks=s.ranks,
+            )
+        )
+    del model, step_model, optimizer
+    gc.collect()
+    return results
+
+
+def training_step(
+    model, optimizer, batch_size: int, seq_len: int, vocab: int, device: str
+) -> None:
+    """One step of AutoGluon's text model on a seeded random batch: forward, backward,
+    optimizer step."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    tokens = torch.randint(
+        0, vocab, (batch_size, seq_len), generator=generator
+    ).to(device)
+    segments = torch.zeros_like(tokens)
+    lengths = torch.full(
+        (batch_size,), seq_len, dtype=torch.long, device=device
+    )
+    labels = torch.randint(0, 2, (batch_size,), generator=generator).to(
+        device
+    )
+    _, logits = model(tokens, segments, lengths)
+    loss = torch.nn.functional.cross_entropy(logits, labels)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def _optimizer_tensors(optimizer) -> list:
+    """The optimizer's state tensors (AdamW's two moments and step counts, once created)."""
+    return [
+        value
+        for state in optimizer.state.values()
+        for value in state.values()
+    ]
+
+
+def _free_gib(device: str) -> float:
+    """Memory free for a new model: the GPU's on CUDA, else the host's available memory."""
+    if device == "cuda":
+        import torch
+
+        return torch.cuda.mem_get_info()[0] / GIB
+    import psutil
+
+    return psutil.virtual_memory().available / GIB
