@@ -5,10 +5,22 @@ build of torch (:mod:`helpers._torchvision_compat`), points the Hugging Face cac
 book's cache folder (or at a local mirror, ``$PEFT_BOOK_MIRROR``: :mod:`helpers._mirror`),
 and keeps library chatter out of the notebooks (:mod:`helpers._quiet`).
 
-The public names are grouped below by the chapter that introduces them; the book's page
-"The helpers package" lists them with what each does. Modules whose names start with an
-underscore are machinery a reader need not open: setup at import time, downloads and the
-review generator, locally built models, the measuring server, the tensor counter.
+The package comes in layers; a module uses only its own layer and the ones before it
+(``tests/test_layers.py`` checks it). Underscored modules are machinery a reader need not
+open.
+
+1. Set-up on import: ``_torchvision_compat``, ``_quiet``.
+2. Arithmetic, importing nothing that trains or downloads: ``gpus``, ``planner`` (with
+   ``_architecture``, ``_planner_terms``, ``_configs``), ``hyperparameters``, ``needs``.
+3. Files and data: ``cache``, ``results``, ``reviews``, ``models``, with ``_files``,
+   ``_download``, ``_mirror``, ``_reviews_data`` (phrases in ``data/``),
+   ``_local_models``, ``_e5_small``, ``_e5_packed``.
+4. Training and measuring: ``profiles``, ``parameters``, ``evaluation``, ``memory``,
+   ``steps``, with ``_measure`` (the measuring server and its processes).
+5. On top: ``plots``; ``_fill_mirror`` (``make mirror``).
+
+:data:`CHAPTERS` says which chapter introduces each public name; the book's page "The
+helpers package" is generated from it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ in chapter 5 (on a CPU: the CUDA terms are not yet checked on a GPU).
 
 Plain arithmetic: the architecture and its parameter counts are in
 :mod:`helpers._architecture`, the activation and CUDA terms in
-:mod:`helpers._planner_terms`; none of them imports torch or transformers.
+:mod:`helpers._planner_terms`, the published configurations it knows by name in
+:mod:`helpers._configs`; none of them imports torch or transformers.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ._architecture import (  # PEFT_METHODS, parameter_counts: public here
     fsdp_units,
     parameter_counts,
 )
+from ._configs import published_config
 from ._planner_terms import cuda_terms, deberta_activations, t5_activations
 from .gpus import GIB, GPU_SPECS, usable_gpu_gib
 
@@ -131,13 +133,9 @@ class MemoryEstimate:
         return self.gradients_gib + self.transient_gib + self.parallel_gib
 
 
-def _resolve_config(config_or_name: Any):
+def _resolve_config(config_or_name: Any) -> Any:
     if isinstance(config_or_name, str):
-        from .models import flan_t5_config, mdeberta_v3_base_config
-
-        if config_or_name == "microsoft/mdeberta-v3-base":
-            return mdeberta_v3_base_config()
-        return flan_t5_config(config_or_name)
+        return published_config(config_or_name)
     return config_or_name
 
 

@@ -19,10 +19,6 @@ from helpers.planner import (
 )
 from helpers.steps import build_autogluon_text_model
 
-import ast
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 XL = helpers.flan_t5_config("google/flan-t5-xl")
@@ -611,49 +607,3 @@ def test_parameter_tensors_add_up_to_the_counts(name):
         total, trainable, _ = parameter_counts(config, peft)
         assert sum(n for n, _ in tensors) == total
         assert sum(n for n, t in tensors if t) == trainable
-
-
-def test_the_planner_imports_nothing_heavy():
-    """Plain arithmetic: helpers/planner.py, and the package's modules it imports, import
-    neither torch, transformers, lightning nor AutoGluon when they are imported (imports
-    inside functions, such as ``_resolve_config``'s of helpers.models, run only when
-    called). Read from the source: ``import helpers.planner`` runs
-    ``helpers/__init__.py``, which imports everything."""
-    package = Path(helpers.__file__).parent
-    heavy = {"torch", "transformers", "lightning", "autogluon"}
-
-    def executed(node: ast.AST) -> Iterator[ast.AST]:
-        """The nodes that run at import: all but the bodies of functions."""
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(
-                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-            ):
-                yield child
-                yield from executed(child)
-
-    read, todo, found = set(), ["planner"], []
-    while todo:
-        name = todo.pop()
-        if name in read:
-            continue
-        read.add(name)
-        source = package / f"{name.replace('.', '/')}.py"
-        tree = ast.parse(source.read_text())
-        for node in executed(tree):
-            if isinstance(node, ast.Import):
-                found += [(name, a.name) for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                found.append((name, node.module or ""))
-            elif isinstance(node, ast.ImportFrom):
-                assert node.level == 1, f"{name} imports from above helpers"
-                todo += (
-                    [node.module]
-                    if node.module
-                    else [a.name for a in node.names]
-                )
-    assert {"planner", "_architecture", "_planner_terms", "gpus"} <= read
-    assert [
-        (name, module)
-        for name, module in found
-        if module.split(".")[0] in heavy
-    ] == []

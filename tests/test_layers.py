@@ -1,0 +1,143 @@
+"""The package's layers, as ``helpers/__init__.py`` and the API page describe them.
+
+A module imports only modules of its own layer or of the layers before it, at import time
+or inside a function (type-only imports aside); the arithmetic layer imports no library
+that trains or downloads at all when it is imported. Read from the source: ``import
+helpers.planner`` runs ``helpers/__init__.py``, which imports everything.
+"""
+
+from __future__ import annotations
+
+import helpers
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(helpers.__file__).parent
+LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("set-up", frozenset({"_torchvision_compat", "_quiet"})),
+    (
+        "arithmetic",
+        frozenset(
+            {
+                "gpus",
+                "_configs",
+                "_architecture",
+                "_planner_terms",
+                "planner",
+            }
+            | {"hyperparameters", "needs"}
+        ),
+    ),
+    (
+        "files and data",
+        frozenset(
+            {"_files", "cache", "results", "_download", "_mirror", "reviews"}
+            | {"_reviews_data", "_local_models", "_e5_small", "_e5_packed"}
+            | {"models"}
+        ),
+    ),
+    (
+        "training and measuring",
+        frozenset(
+            {"profiles", "parameters", "evaluation", "memory", "steps"}
+            | {"_measure"}
+        ),
+    ),
+    ("on top", frozenset({"plots", "_fill_mirror"})),
+)
+HEAVY = {
+    "torch",
+    "transformers",
+    "lightning",
+    "autogluon",
+    "huggingface_hub",
+}
+
+
+def _layer(module: str) -> int:
+    top = module.split(".")[0]
+    for index, (_, members) in enumerate(LAYERS):
+        if top in members:
+            return index
+    raise AssertionError(
+        f"helpers.{module} is in no layer: add it to LAYERS"
+    )
+
+
+def _modules() -> list[str]:
+    return sorted(
+        ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "__init__.py" or path.parent != PACKAGE
+    )
+
+
+def _imports(module: str) -> list[tuple[str, bool]]:
+    """What ``module`` imports: (a module of helpers, or a library; whether at import)."""
+    path = PACKAGE / Path(*module.split("."))
+    path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    package = module.split(".")[:-1] if path.name != "__init__.py" else []
+    if path.name == "__init__.py":
+        package = module.split(".")
+    found: list[tuple[str, bool]] = []
+
+    def visit(node: ast.AST, at_import: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(
+                child.test
+            ):
+                continue  # for type checkers only
+            inside = at_import and not isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+            )
+            if isinstance(child, ast.Import):
+                found.extend((a.name, inside) for a in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.level == 0:
+                found.append((child.module or "", inside))
+            elif isinstance(child, ast.ImportFrom):
+                base = package[: len(package) - child.level + 1]
+                names = (
+                    [child.module]
+                    if child.module
+                    else [a.name for a in child.names]
+                )
+                found.extend(
+                    ("helpers." + ".".join([*base, name]), inside)
+                    for name in names
+                )
+            visit(child, inside)
+
+    visit(ast.parse(path.read_text()), True)
+    return found
+
+
+def test_every_module_is_in_a_layer():
+    for module in _modules():
+        _layer(module)
+
+
+@pytest.mark.parametrize("module", _modules())
+def test_a_module_imports_nothing_from_a_later_layer(module):
+    own = _layer(module)
+    later = [
+        name
+        for name, _ in _imports(module)
+        if name.startswith("helpers.")
+        and _layer(name.removeprefix("helpers.")) > own
+    ]
+    assert later == [], (
+        f"helpers.{module} ({LAYERS[own][0]}) imports {later}, of a later layer"
+    )
+
+
+@pytest.mark.parametrize("module", sorted(LAYERS[1][1]))
+def test_arithmetic_imports_nothing_that_trains_or_downloads(module):
+    heavy = [
+        name
+        for name, at_import in _imports(module)
+        if at_import and name.split(".")[0] in HEAVY
+    ]
+    assert heavy == [], f"helpers.{module} imports {heavy} when imported"
