@@ -64,8 +64,8 @@ GPU_SPECS: dict[str, GPUMemory] = {
     "H100-80GB": GPUMemory(81559, 79.11, (9, 0)),
 }
 
-#: Memory of each GPU in GiB as ``nvidia-smi`` reports it (its MiB / 1024: a T4
-#: has 15.0). What CUDA can use is less: see :func:`usable_gpu_gib`.
+#: Memory of each GPU in GiB, as ``nvidia-smi`` reports it in MiB, divided by 1024
+#: (a T4 has 15.0 GiB). What CUDA can use is less, see :func:`usable_gpu_gib`.
 GPU_MEMORY_GIB: dict[str, float] = {
     gpu: spec.nvidia_smi_mib / 1024 for gpu, spec in GPU_SPECS.items()
 }
