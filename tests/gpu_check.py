@@ -7,7 +7,7 @@ what a GPU reader depends on, and writes ``gpu_check.json`` and ``gpu_check.md``
 * **the planner on CUDA**: the validation configurations of chapters 5 and 6 (FLAN-T5-
   small, -base, -large, mDeBERTa-v3-base in fp32, ``ia3_bias`` and full finetuning, with
   and without checkpointing; small, base and XL in ``bf16-true``; FLAN-T5-XXL with 1, 2
-  and 4 blocks in ``bf16-true``) and chapter 3's four FLAN-T5-XL steps (``ia3_bias``,
+  and 4 blocks and whole in ``bf16-true``) and chapter 3's four FLAN-T5-XL steps (``ia3_bias``,
   checkpointing yes and no, batch 1 and 8, 128 tokens, fp32), each measured on CUDA by
   :func:`helpers.measure_training_steps` (so the measuring server's forked children use
   CUDA) and compared with :func:`helpers.estimate_training_memory` (``device="cuda"``,
@@ -199,6 +199,13 @@ def measurement_plan(smoke: bool) -> list[Job]:
         )
         for n in (1, 2, 4)
     ]  # fmt: skip
+    # the whole encoder: chapter 6's Colab need (9.5 GiB at batch 8 on a T4)
+    jobs.append(
+        Job(
+            "ch6", "xxl", "google/flan-t5-xxl", "ia3_bias", True, b, 128, 2,
+            "bf16-true",
+        )
+    )  # fmt: skip
     return jobs
 
 
