@@ -16,7 +16,6 @@ from helpers.profiles import get_profile
 from helpers.reviews import load_reviews
 
 import dataclasses
-import fnmatch
 import hashlib
 import itertools
 import json
@@ -32,9 +31,9 @@ import pandas as pd
 import pytest
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:
-    import tomli as tomllib
+    pass
 
 TINY_KEYS = ["en_train", "en_test", "de_test", "fr_test", "jp_test"]
 
@@ -241,18 +240,6 @@ def test_phrases_ship_in_the_package_with_one_code_per_language():
             "neutral",
         }, language
     assert phrases["jp"]["joiner"] == ""
-
-
-def test_the_phrases_are_package_data():
-    """A non-editable install (``pip install .``) ships the phrases' file."""
-    root = Path(__file__).resolve().parents[1]
-    with open(root / "pyproject.toml", "rb") as handle:
-        setuptools = tomllib.load(handle)["tool"]["setuptools"]
-    assert "helpers" in setuptools["packages"]
-    patterns = setuptools["package-data"]["helpers"]
-    assert any(
-        fnmatch.fnmatch(_reviews_data.PHRASES_FILE, p) for p in patterns
-    )
 
 
 # --- verified download -----------------------------------------------------------------
