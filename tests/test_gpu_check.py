@@ -7,6 +7,7 @@ the command prepared for a lent GPU cannot rot between the days one is lent.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -79,26 +80,6 @@ def test_a_failed_claim_fails_the_table():
     assert not report.as_dict()["passed"]
 
 
-@pytest.mark.parametrize(
-    ("name", "gib", "capability", "expected", "by_name"),
-    [
-        ("Tesla T4", 14.56, (7, 5), "T4", True),
-        ("NVIDIA A100-SXM4-40GB", 39.39, (8, 0), "A100-40GB", True),
-        ("NVIDIA A100-SXM4-80GB", 79.14, (8, 0), "A100-80GB", True),
-        ("NVIDIA H100 80GB HBM3", 79.11, (9, 0), "H100-80GB", True),
-        ("NVIDIA H200", 139.8, (9, 0), "H100-80GB", False),
-        ("NVIDIA L40S", 44.4, (8, 9), "L4", False),  # not L4 by its name
-        ("NVIDIA B200", 178.0, (10, 0), None, False),
-    ],
-)
-def test_the_planner_is_told_the_card(
-    name, gib, capability, expected, by_name
-):
-    gpu, why = gpu_check.planner_gpu(name, int(gib * 2**30), capability)
-    assert gpu == expected
-    assert why.startswith(f"{name} is {gpu} in") == by_name
-
-
 def test_the_budget_decides_how_chapters_run():
     names = [rehearsal.Path(p).stem for p in rehearsal.NOTEBOOKS]
     estimates = {name: (10, 20) for name in names}
@@ -130,6 +111,63 @@ def test_the_gpu_wheels_are_pinned_once(capsys):
         name, version = requirement.split("==")
         assert pins[gpu_check._normalise(name)] == version
     assert "autogluon.multimodal==1.6.3" in printed
+
+
+def _imported_distributions() -> set[str]:
+    """The installed distributions whose modules helpers, the chapters and the workshop
+    guide import (at the top or inside a function), or look up with ``find_spec``."""
+    import ast
+    import sys
+    from importlib import metadata
+
+    import nbformat
+
+    sources = [p.read_text() for p in gpu_check.ROOT.glob("helpers/**/*.py")]
+    for path in [
+        *gpu_check.ROOT.glob("notebooks/*.ipynb"),
+        gpu_check.ROOT / "book" / "workshop.ipynb",
+    ]:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                # a line magic (%pip) becomes a statement Python can parse
+                sources.append(
+                    re.sub(r"^(\s*)%.*$", r"\1pass", cell.source, flags=re.M)
+                )
+    modules = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                modules.add(node.module.split(".")[0])
+            elif (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", None) == "find_spec"
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                modules.add(node.args[0].value.split(".")[0])
+    owners = metadata.packages_distributions()
+    return {
+        gpu_check._normalise(dist)
+        for module in modules - set(sys.stdlib_module_names) - {"helpers"}
+        for dist in owners.get(module, [module])
+    }
+
+
+def test_the_gpu_machine_gets_every_package_the_chapters_import():
+    has = {
+        gpu_check._normalise(line)
+        for line in (gpu_check.ROOT / "tests/data/gpu_machine_packages.txt")
+        .read_text()
+        .splitlines()
+        if line and not line.startswith("#")
+    }
+    carried = {gpu_check._normalise(w) for w in gpu_check.GPU_WHEELS}
+    left_out = {gpu_check._normalise(n) for n in gpu_check.NOT_CARRIED}
+    needed = _imported_distributions()
+    assert {"autogluon-multimodal", "torch", "nbformat"} <= needed
+    missing = needed - has - carried - left_out
+    assert not missing, f"add to gpu_check.GPU_WHEELS: {sorted(missing)}"
 
 
 def test_a_chapter_runs_through_the_rehearsal_and_stops_in_time(tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import helpers
-from helpers._architecture import architecture
+from helpers._architecture import architecture, largest_optimizer_group
 from helpers._measure import StepSettings, measure_here
 from helpers._planner_terms import (
     T5_BLOCK,
@@ -89,10 +89,16 @@ def test_parameter_counts_match_autogluons_model(tmp_path, peft):
 
 def _assert_counts_match(config, folder: str, peft) -> None:
     """parameter_counts agrees with the model AutoGluon builds from ``folder``."""
-    model, _ = build_autogluon_text_model(
+    model, optimizer = build_autogluon_text_model(
         folder, peft=peft, gradient_checkpointing=False, pretrained=False
     )
     total, trainable, largest = parameter_counts(config, peft)
+    # AdamW's groups, as AutoGluon's layerwise decay makes them
+    groups = sorted(
+        sum(p.numel() for p in group["params"])
+        for group in optimizer.param_groups
+    )
+    assert groups[-1] == largest_optimizer_group(architecture(config), peft)
     assert total == sum(p.numel() for p in model.parameters())
     assert trainable == sum(
         p.numel() for p in model.parameters() if p.requires_grad
@@ -605,5 +611,5 @@ def test_parameter_tensors_add_up_to_the_counts(name):
     for peft in ("full", "ia3_bias"):
         tensors = parameter_tensors(sizes, peft)
         total, trainable, _ = parameter_counts(config, peft)
-        assert sum(n for n, _ in tensors) == total
-        assert sum(n for n, t in tensors if t) == trainable
+        assert sum(n for n, _, _ in tensors) == total
+        assert sum(n for n, t, _ in tensors if t) == trainable
