@@ -12,9 +12,10 @@ open.
 1. Set-up on import: ``_torchvision_compat``, ``_quiet``.
 2. Arithmetic, importing nothing that trains or downloads: ``gpus``, ``planner`` (with
    ``_architecture``, ``_planner_terms``, ``_configs``), ``hyperparameters``, ``needs``.
-3. Files and data: ``cache``, ``results``, ``reviews``, ``models``, with ``_files``,
-   ``_download``, ``_mirror``, ``_reviews_data`` (phrases in ``data/``),
-   ``_local_models``, ``_e5_small``, ``_e5_packed``.
+3. Files and data: ``cache``, ``results``, ``reviews``, ``models``, ``gpu_runs`` (the
+   GPU records in ``data/gpu_runs/``), with ``_files``, ``_download``, ``_mirror``,
+   ``_reviews_data`` (phrases in ``data/``), ``_local_models``, ``_e5_small``,
+   ``_e5_packed``.
 4. Training and measuring: ``profiles``, ``parameters``, ``evaluation``, ``memory``,
    ``steps``, with ``_measure`` (the measuring server and its processes).
 5. On top: ``plots``; ``_fill_mirror`` (``make mirror``).
@@ -44,7 +45,8 @@ from .evaluation import (
     language_names,
     roc_auc_intervals,
 )
-from .gpus import GPU_MEMORY_GIB, GPU_RESERVE_GIB, usable_gpu_gib
+from .gpu_runs import GPURun, gpu_runs
+from .gpus import GPU_MEMORY_GIB, GPU_RESERVE_GIB, this_gpu, usable_gpu_gib
 from .hyperparameters import RenamedKeyWarning, migrate_hyperparameters
 from .memory import MemoryMonitor
 from .models import (
@@ -104,6 +106,7 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     "05_will_it_fit": (
         "estimate_training_memory", "MemoryEstimate", "will_it_fit",
         "GPU_RESERVE_GIB", "mdeberta_v3_base_config", "plot_predicted_vs_measured",
+        "this_gpu", "gpu_runs", "GPURun",
     ),
     "06_flan_t5_xxl_16_bit": ("PRECISIONS", "MULTI_GPU_STRATEGIES"),
     "setup": (

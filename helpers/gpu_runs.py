@@ -128,6 +128,8 @@ def _compare(step: dict, gpu: str | None) -> dict:
         precision=step["precision"],
         device="cuda",
         gpu=gpu,
+        # records before the field existed were measured zeroing the gradients
+        gradients_kept=step.get("gradients_kept", False),
     ).total_gib
     measured = step["peak_gib"]
     return {

@@ -45,11 +45,11 @@ class ChapterNeeds:
 #: mDeBERTa-v3-base 1.1 GB, FLAN-T5-XL 11.4 GB, the review archive under 0.1 GB.
 CHAPTER_NEEDS: dict[str, ChapterNeeds] = {
     "01_multilingual_baseline": ChapterNeeds(
-        4.7, 7.7, 1.2, 5, "mDeBERTa-v3-base, full finetuning, batch 4 x 512"
+        4.7, 8.8, 1.2, 5, "mDeBERTa-v3-base, full finetuning, batch 4 x 512"
     ),
     "02_ia3_bias": ChapterNeeds(
         5.8,
-        7.7,
+        8.8,
         1.2,
         7,
         "chapter 1's baseline again: mDeBERTa, full, batch 4 x 512",
@@ -62,7 +62,7 @@ CHAPTER_NEEDS: dict[str, ChapterNeeds] = {
         "FLAN-T5-XL, ia3_bias, no checkpointing, batch 8",
     ),
     "04_peft_shootout": ChapterNeeds(
-        4.7, 5.2, 1.2, 12, "mDeBERTa-v3-base, full finetuning, batch 4 x 128"
+        4.7, 5.1, 1.2, 12, "mDeBERTa-v3-base, full finetuning, batch 4 x 128"
     ),
     "05_will_it_fit": ChapterNeeds(
         4.7, 11.1, 0.0, 6, "FLAN-T5-XL, ia3_bias, no checkpointing, batch 8"

@@ -112,6 +112,9 @@ class MemoryEstimate:
     #: on CUDA, what ``max_memory_allocated`` counts beyond the tensors: cuBLAS's
     #: workspaces and the caching allocator's rounding (0 on a CPU)
     cuda_gib: float = 0.0
+    #: whether the previous micro-batch's gradients are alive through the forward and
+    #: backward pass, as in AutoGluon's fit (see :func:`estimate_training_memory`)
+    gradients_kept: bool = True
 
     @property
     def total_gib(self) -> float:
@@ -125,11 +128,15 @@ class MemoryEstimate:
         )
 
     def _phase_gib(self) -> float:
+        kept = self.gradients_gib if self.gradients_kept else 0.0
         if self.peak_phase == "forward":
-            return self.parallel_gib
+            return self.parallel_gib + kept
         if self.peak_phase == "backward":
             return (
-                self.activations_gib + self.transient_gib + self.parallel_gib
+                self.activations_gib
+                + self.transient_gib
+                + self.parallel_gib
+                + kept
             )
         return self.gradients_gib + self.transient_gib + self.parallel_gib
 
@@ -152,6 +159,7 @@ def estimate_training_memory(
     gpus: int = 1,
     strategy: str = "ddp",
     gpu: str | None = None,
+    gradients_kept: bool = True,
 ) -> MemoryEstimate:
     """Estimated tensor memory of one training step of AutoGluon's text model, term by term.
 
@@ -160,6 +168,16 @@ def estimate_training_memory(
     The peak is the weights and optimizer states, plus the larger of two phases: the start
     of the backward pass (all saved activations, and a block's gradients being formed) or
     the optimizer step (all gradients, and AdamW's temporaries).
+
+    In AutoGluon's fit the gradients are alive in the forward and backward pass too
+    (``gradients_kept``). Lightning's closure runs the forward pass, then ``zero_grad``,
+    then the backward pass (``Closure.closure`` in
+    ``lightning/pytorch/loops/optimization/automatic.py``), so the previous step's
+    gradients live through the forward pass; with gradient accumulation, AutoGluon's
+    default (``env.batch_size`` over ``env.per_gpu_batch_size`` micro-batches), they
+    are not zeroed at all between the micro-batches of one optimizer step. With
+    ``gradients_kept=False`` the estimate is of a loop that zeroes them after the
+    optimizer step instead.
 
     On several GPUs (``gpus`` > 1, ``batch_size`` per GPU), ``strategy="ddp"`` adds DDP's
     gradient buckets to every GPU. ``"fsdp"`` divides weights, gradients and optimizer
@@ -213,6 +231,10 @@ def estimate_training_memory(
     gpu
         On CUDA, the card (a name in :data:`helpers.gpus.GPU_SPECS`), whose architecture
         sets the size of cuBLAS's workspace. By default, any card but a Hopper (a T4).
+    gradients_kept
+        Whether the gradients of the previous micro-batch are alive through the forward
+        and backward pass, as in AutoGluon's fit (the default), or zeroed after the
+        optimizer step.
 
     Raises
     ------
@@ -291,6 +313,7 @@ def estimate_training_memory(
             peak_phase=phase,
             parallel_gib=parallel / GIB,
             cuda_gib=cuda / GIB,
+            gradients_kept=gradients_kept,
         )
 
     if gpus > 1 and strategy == "fsdp":

@@ -123,17 +123,21 @@ VERSIONED = (
     "numpy", "pandas", "scikit-learn", "scipy", "nbclient", "ipykernel",
 )  # fmt: skip
 
-#: Seconds a chapter is guessed to take on an H200 against the stand-in mirror:
-#: (with the rehearsal's cuts, without). Guesses: replace them with the seconds a
-#: first run records (``chapters[].seconds`` in the JSON).
+#: Seconds a chapter takes on an H200 against the stand-in mirror: (with the
+#: rehearsal's cuts, without). Measured on 2026-12-04 (``helpers/data/gpu_runs/
+#: 2026-12-04-h200``, ``chapters[].seconds``) where that run ran the chapter this way
+#: to its end or its checks: 01 and 02 with cuts, 03, 04 and 05 without. The others
+#: are guesses: 06 stopped a third of the way in (59 s with cuts), the workshop on its
+#: first cells (21 s), and 03 and 05 never ran with cuts. Replace them with the next
+#: run's seconds.
 CHAPTER_ESTIMATE_S: dict[str, tuple[float, float]] = {
-    "01_multilingual_baseline": (30, 60),
-    "02_ia3_bias": (35, 70),
-    "03_flan_t5_xl_checkpointing": (40, 60),
-    "04_peft_shootout": (45, 120),
-    "05_will_it_fit": (35, 90),
-    "06_flan_t5_xxl_16_bit": (40, 90),
-    "workshop": (15, 15),
+    "01_multilingual_baseline": (32, 60),
+    "02_ia3_bias": (43, 70),
+    "03_flan_t5_xl_checkpointing": (40, 51),
+    "04_peft_shootout": (45, 139),
+    "05_will_it_fit": (35, 78),
+    "06_flan_t5_xxl_16_bit": (120, 150),
+    "workshop": (30, 30),
 }
 #: The order chapters get the budget in: the GPU-memory chapters first.
 CHAPTER_PRIORITY = (

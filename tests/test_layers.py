@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
         frozenset(
             {"_files", "cache", "results", "_download", "_mirror", "reviews"}
             | {"_reviews_data", "_local_models", "_e5_small", "_e5_packed"}
-            | {"models"}
+            | {"models", "gpu_runs"}
         ),
     ),
     (

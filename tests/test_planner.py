@@ -216,6 +216,45 @@ def test_estimate_within_ten_percent_of_a_measured_step(
     assert predicted == pytest.approx(measured.tensor_peak_gib, rel=0.10)
 
 
+def test_a_fits_previous_gradients_are_alive_in_the_backward_pass(tmp_path):
+    """Full finetuning, a batch large enough that the backward pass sets the peak: the
+    second step holds the first one's gradients, as micro-batches of a fit do."""
+    config, folder = _small_t5_folder(
+        tmp_path, d=256, d_ff=1024, heads=4, d_kv=32, layers=2
+    )
+    (measured,) = measure_here(
+        StepSettings(
+            folder,
+            peft="full",
+            gradient_checkpointing=False,
+            batch_sizes=(8,),
+            seq_len=32,
+            steps=2,
+        )
+    )
+
+    def predicted(kept: bool):
+        return helpers.estimate_training_memory(
+            config,
+            peft="full",
+            gradient_checkpointing=False,
+            batch_size=8,
+            seq_len=32,
+            device="cpu",
+            gradients_kept=kept,
+        )
+
+    kept, zeroed = predicted(True), predicted(False)
+    assert kept.peak_phase == "backward" and measured.gradients_kept
+    assert kept.total_gib - zeroed.total_gib == pytest.approx(
+        kept.gradients_gib
+    )
+    assert kept.total_gib == pytest.approx(
+        measured.tensor_peak_gib, rel=0.03
+    )
+    assert zeroed.total_gib < 0.97 * measured.tensor_peak_gib
+
+
 @pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
 @pytest.mark.parametrize("peft", ["full", "ia3_bias"])
 def test_per_gpu_estimate_within_ten_percent_of_two_measured_ranks(
@@ -323,15 +362,17 @@ def test_terms_add_up_and_grow_as_they_should():
         XL, peft="ia3_bias", gradient_checkpointing=False, batch_size=8
     )
     full = estimate_training_memory(
-        XL, peft="full", gradient_checkpointing=False, batch_size=1
+        XL, peft="full", gradient_checkpointing=True, batch_size=1
     )
     assert small.weights_gib == pytest.approx(
         1_223_728_130 * 4 / 1024**3, rel=1e-3
     )
     assert small.total_gib < big.total_gib < no_ckpt.total_gib
+    # the previous micro-batch's gradients are alive in the backward pass of a fit
     assert big.total_gib == pytest.approx(
         big.weights_gib
         + big.optimizer_gib
+        + big.gradients_gib
         + big.activations_gib
         + big.transient_gib
         + big.cuda_gib
@@ -573,7 +614,8 @@ def test_true_16_bit_precision_halves_the_weights_and_their_states():
 def test_cuda_adds_cublas_workspaces_and_block_rounding():
     from helpers._planner_terms import allocated_block
 
-    kwargs = dict(peft="full", gradient_checkpointing=True, batch_size=4)
+    # batch 1: the optimizer step sets the peak, on CUDA and on a CPU
+    kwargs = dict(peft="full", gradient_checkpointing=True, batch_size=1)
     cpu = helpers.estimate_training_memory(XL, device="cpu", **kwargs)
     t4 = helpers.estimate_training_memory(XL, gpu="T4", **kwargs)
     h100 = helpers.estimate_training_memory(XL, gpu="H100-80GB", **kwargs)

@@ -114,7 +114,14 @@ def training_step(
     model, optimizer, batch_size: int, seq_len: int, vocab: int, device: str
 ) -> None:
     """One step of AutoGluon's text model on a seeded random batch: forward, backward,
-    optimizer step."""
+    optimizer step, as one micro-batch of AutoGluon's fit.
+
+    The gradients are not zeroed: from the second step on, the previous step's are alive
+    through the forward and backward pass, as in the fit. There, gradient accumulation
+    (AutoGluon's default) keeps them between micro-batches, and Lightning zeroes them
+    after the forward pass, not before (``Closure.closure`` in
+    ``lightning/pytorch/loops/optimization/automatic.py``). The values are a sum over
+    steps; memory does not depend on them."""
     import torch
 
     generator = torch.Generator().manual_seed(0)
@@ -132,7 +139,6 @@ def training_step(
     loss = torch.nn.functional.cross_entropy(logits, labels)
     loss.backward()
     optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
 
 
 def _optimizer_tensors(optimizer) -> list:

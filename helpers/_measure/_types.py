@@ -80,6 +80,10 @@ class StepMeasurement:
     precision: str = "32"
     #: processes that trained the model together (each measured on its own)
     ranks: int = 1
+    #: the previous step's gradients were alive through the forward and backward pass,
+    #: as in AutoGluon's fit (this book's measuring loop since 2026-12-06; the GPU record
+    #: of 2026-12-04 zeroed them after each step)
+    gradients_kept: bool = True
 
     def as_dict(self) -> dict:
         return asdict(self)
