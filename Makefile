@@ -43,7 +43,8 @@ book: install
 # the machine to themselves). Ends with a timing summary, also when a step fails.
 TIMED := python3 -m tests.timing
 NOTEBOOKS := notebooks book/workshop.ipynb
-NBVAL := PEFT_BOOK_PROFILE=tiny $(PY) -m pytest -p tests.timing --nbval --nbval-current-env \
+NBVAL := PEFT_BOOK_PROFILE=tiny $(PY) -m pytest -p tests.timing -p tests.nbval_numbers --nbval \
+	--nbval-current-env \
 	--nbval-sanitize-with tests/sanitize.cfg
 test:
 	@$(TIMED) reset

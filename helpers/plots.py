@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 
-from .gpus import CHART_GPUS, GPU_MEMORY_GIB
+from .gpus import CHART_GPUS, GPU_MEMORY_GIB, usable_gpu_gib
 
 _HATCHES = ("", "//", "..", "xx", "\\\\", "oo")
 
@@ -55,10 +55,17 @@ def plot_peak_memory(
     title: str = "Peak memory",
     gpus: Sequence[str] = CHART_GPUS,
 ) -> Axes:
-    """Bars of peak memory (GiB) with a dashed line for the capacity of each GPU in ``gpus``.
+    """Bars of peak memory (GiB) with a dashed line for each GPU in ``gpus`` at what its
+    allocator can hand out (:func:`helpers.usable_gpu_gib`: CUDA's total less the
+    context and the allocator's slack), so a bar under a line fits that GPU.
 
     Lines more than 1.5 times above the tallest bar are left out so the bars stay readable;
     the smallest GPU in ``gpus`` is always drawn.
+
+    Raises
+    ------
+    ValueError
+        For a GPU not in :data:`helpers.GPU_MEMORY_GIB`, or no figures.
     """
     unknown = [gpu for gpu in gpus if gpu not in GPU_MEMORY_GIB]
     if unknown:
@@ -73,19 +80,14 @@ def plot_peak_memory(
     for bar, hatch in zip(bars, _HATCHES * len(bars)):
         bar.set_hatch(hatch)
     ax.bar_label(bars, fmt="%.2f", padding=2, fontsize=8)
-    ceiling = max(values) * 1.5
-    shown = [
-        gpu
-        for gpu in gpus
-        if GPU_MEMORY_GIB[gpu]
-        <= max(ceiling, min(GPU_MEMORY_GIB[g] for g in gpus))
-    ]
+    usable = {gpu: usable_gpu_gib(gpu) for gpu in gpus}
+    ceiling = max(max(values) * 1.5, min(usable.values()))
+    shown = [gpu for gpu in gpus if usable[gpu] <= ceiling]
     for gpu in shown:
-        capacity = GPU_MEMORY_GIB[gpu]
-        ax.axhline(capacity, color="#c44e52", linestyle="--", linewidth=1)
+        ax.axhline(usable[gpu], color="#c44e52", linestyle="--", linewidth=1)
         ax.annotate(
-            f"{gpu} ({capacity:.1f} GiB)",
-            (1.0, capacity),
+            f"{gpu}: {usable[gpu]:.1f} GiB usable",
+            (1.0, usable[gpu]),
             xycoords=("axes fraction", "data"),
             xytext=(-4, 3),
             textcoords="offset points",
@@ -93,9 +95,7 @@ def plot_peak_memory(
             fontsize=8,
             color="#c44e52",
         )
-    ax.set_ylim(
-        0, max(max(values), *(GPU_MEMORY_GIB[g] for g in shown)) * 1.12
-    )
+    ax.set_ylim(0, max(*values, *(usable[g] for g in shown)) * 1.12)
     ax.set_xlabel("configuration")
     ax.set_ylabel("peak memory (GiB)")
     ax.set_title(title)

@@ -150,3 +150,42 @@ def test_code_cells_are_short_and_never_branch_on_the_profile_name(
             "a difference between the profiles is a Profile field: "
             f"{lines[0]!r}"
         )
+
+
+def _run_minutes(notebook: nbformat.NotebookNode) -> float:
+    """Minutes of the run whose outputs the notebook holds (first cell started to
+    last cell done), as the workshop guide's agenda reads them."""
+    from datetime import datetime
+
+    times = [
+        c.metadata["execution"]
+        for c in notebook.cells
+        if "execution" in c.metadata
+    ]
+    start, end = (
+        datetime.fromisoformat(t.replace("Z", "+00:00"))
+        for t in (
+            times[0]["iopub.execute_input"],
+            times[-1]["shell.execute_reply"],
+        )
+    )
+    return (end - start).total_seconds() / 60
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_prerequisites_time_is_the_committed_runs(path: Path) -> None:
+    """'about N minutes' within a quarter of N (at least half a minute); 'N to M
+    minutes' within half a minute of the range."""
+    text = _read(path).cells[0].source
+    (line,) = [
+        s for s in text.splitlines() if s.startswith("| Time, `tiny`")
+    ]
+    minutes = _run_minutes(_read(path))
+    if match := re.search(r"about (\d+) minutes?", line):
+        n = int(match[1])
+        assert abs(minutes - n) <= max(0.5, n / 4), (line, minutes)
+    else:
+        low, high = map(
+            int, re.search(r"(\d+) to (\d+) minutes", line).groups()
+        )
+        assert low - 0.5 <= minutes <= high + 0.5, (line, minutes)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from helpers.gpus import CHART_GPUS, GPU_MEMORY_GIB
+from helpers.gpus import CHART_GPUS, GPU_MEMORY_GIB, usable_gpu_gib
 from helpers.plots import (
     plot_memory_timeline,
     plot_peak_memory,
@@ -87,12 +87,13 @@ def test_peak_memory_bars_and_t4_line():
     peaks = {"xl ia3 b8": 14.41, "xl ia3 b8 + checkpointing": 7.56}
     ax = plot_peak_memory(peaks)
     assert [bar.get_height() for bar in ax.patches] == list(peaks.values())
-    capacities = [line.get_ydata()[0] for line in ax.lines]
-    assert 15.0 in capacities  # 15,360 MiB, as nvidia-smi shows a T4
+    lines = [line.get_ydata()[0] for line in ax.lines]
+    # what a T4's allocator can hand out, not the 15.0 GiB nvidia-smi shows
+    assert usable_gpu_gib("T4") in lines and 15.0 not in lines
     texts = [text.get_text() for text in ax.texts]
-    assert "T4 (15.0 GiB)" in texts
+    assert "T4: 13.6 GiB usable" in texts
     assert "14.41" in texts and "7.56" in texts
-    assert ax.get_ylim()[1] > 15.0  # the T4 line is inside the plot
+    assert ax.get_ylim()[1] > 14.41  # the T4 line and the bars are inside
     assert "GiB" in ax.get_ylabel()
 
 
@@ -100,23 +101,23 @@ def test_peak_memory_leaves_out_far_away_gpus():
     ax = plot_peak_memory({"small": 1.0})
     assert [
         text.get_text() for text in ax.texts if "GiB" in text.get_text()
-    ] == ["T4 (15.0 GiB)"]
+    ] == ["T4: 13.6 GiB usable"]
     ax = plot_peak_memory({"big": 30.0})
     shown = {
         text.get_text() for text in ax.texts if "GiB" in text.get_text()
     }
     assert shown == {
-        "T4 (15.0 GiB)",
-        "A10G (22.5 GiB)",
-        "A100-40GB (40.0 GiB)",
+        "T4: 13.6 GiB usable",
+        "A10G: 21.0 GiB usable",
+        "A100-40GB: 38.4 GiB usable",
     }
-    assert ax.get_ylim()[1] >= 40.0
+    assert ax.get_ylim()[1] >= 38.4
 
 
 def test_peak_memory_with_chosen_gpus():
     ax = plot_peak_memory({"a": 10.0}, gpus=("L4",), title="On an L4")
     assert [line.get_ydata()[0] for line in ax.lines] == [
-        GPU_MEMORY_GIB["L4"]
+        usable_gpu_gib("L4")
     ]
     assert ax.get_title() == "On an L4"
 
