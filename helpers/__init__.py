@@ -81,8 +81,8 @@ from .steps import (
     measure_training_steps,
 )
 
-#: The public names, by the chapter that introduces them ("setup": the setup page): the one
-#: map of chapters to helpers. The book's API page (book/helpers.md) is generated from it.
+#: The public names, by the chapter that introduces them ("setup" is the setup page), the
+#: one map of chapters to helpers. The book's API page (book/helpers.md) is generated from it.
 CHAPTERS: dict[str, tuple[str, ...]] = {
     "01_multilingual_baseline": (
         "get_profile", "Profile", "check_gpu", "load_reviews", "fresh_run_dir",

@@ -43,7 +43,7 @@ class GPURun:
     planner_gpu: str | None
     #: the day it ran, ``YYYY-MM-DD``
     date: str
-    #: the versions it ran with: torch, transformers, AutoGluon, Lightning
+    #: the versions it ran with (torch, transformers, AutoGluon, Lightning)
     versions: dict[str, str]
     #: the measured training steps, as the JSON holds them
     steps: tuple[dict, ...]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-#: Bytes in a GiB: every memory figure of the book is in GiB.
+#: Bytes in a GiB (every memory figure of the book is in GiB).
 GIB = 1024**3
 
 
@@ -30,7 +30,7 @@ class GPUMemory:
     #: prints it in "GPU 0 has a total capacity of ... GiB" (the lowest seen:
     #: newer drivers keep more)
     cuda_total_gib: float
-    #: (major, minor): sets cuBLAS's workspace (see helpers.planner)
+    #: (major, minor), which sets cuBLAS's workspace (see helpers.planner)
     compute_capability: tuple[int, int]
 
 
@@ -86,8 +86,8 @@ CUDA_CONTEXT_GIB = 0.5
 #: allocations; 0.5 GiB is a judgement, not a measurement.
 ALLOCATOR_SLACK_GIB = 0.5
 
-#: What :func:`usable_gpu_gib` keeps from CUDA's total: the context and the
-#: allocator's slack.
+#: What :func:`usable_gpu_gib` keeps from CUDA's total, in GiB, for the CUDA context
+#: and the allocator's slack.
 GPU_RESERVE_GIB = CUDA_CONTEXT_GIB + ALLOCATOR_SLACK_GIB
 
 

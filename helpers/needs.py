@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .profiles import Profile
 
-#: Colab's free tier: RAM of a runtime, in GB (10^9 bytes), as its resource panel shows it.
+#: RAM of a runtime on Colab's free tier, in GB (10^9 bytes), as its resource panel
+#: shows it.
 COLAB_RAM_GB = 12.7
 
 
@@ -41,8 +42,9 @@ class ChapterNeeds:
         )
 
 
-#: Computed needs of each chapter's ``full`` run (setup page: the arithmetic). Downloads:
-#: mDeBERTa-v3-base 1.1 GB, FLAN-T5-XL 11.4 GB, the review archive under 0.1 GB.
+#: Computed needs of each chapter's ``full`` run (the setup page shows the arithmetic).
+#: Downloads: mDeBERTa-v3-base 1.1 GB, FLAN-T5-XL 11.4 GB, the review archive under
+#: 0.1 GB.
 CHAPTER_NEEDS: dict[str, ChapterNeeds] = {
     "01_multilingual_baseline": ChapterNeeds(
         4.7, 8.8, 1.2, 5, "mDeBERTa-v3-base, full finetuning, batch 4 x 512"

@@ -103,13 +103,15 @@ class MemoryEstimate:
     activations_gib: float
     #: short-lived buffers where memory peaks
     transient_gib: float
-    #: where memory peaks: "backward" (its start, activations at their largest), "optimizer
-    #: step", or, with FSDP, "forward" (gathering the first units) or "end of backward"
+    #: where memory peaks, "backward" (its start, activations at their largest),
+    #: "optimizer step", or, with FSDP, "forward" (gathering the first units) or "end of
+    #: backward"
     peak_phase: str
-    #: what several GPUs add at the peak: DDP's gradient buckets (a copy of the gradients);
-    #: FSDP's gathered units (their full weights, and gradients before they are sharded)
+    #: what several GPUs add at the peak, DDP's gradient buckets (a copy of the
+    #: gradients) or FSDP's gathered units (their full weights, and gradients before
+    #: they are sharded)
     parallel_gib: float = 0.0
-    #: on CUDA, what ``max_memory_allocated`` counts beyond the tensors: cuBLAS's
+    #: on CUDA, what ``max_memory_allocated`` counts beyond the tensors, cuBLAS's
     #: workspaces and the caching allocator's rounding (0 on a CPU)
     cuda_gib: float = 0.0
     #: whether the previous micro-batch's gradients are alive through the forward and

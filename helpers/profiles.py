@@ -32,8 +32,8 @@ class Shootout:
     n_train: int
     epochs: int
     peft_lr: float  #: learning rate of the PEFT methods (full finetuning keeps 1e-4)
-    #: tokens kept of each review (full: 128, so 13 fits take under 15 minutes on a T4;
-    #: tiny: 24, so they take minutes on a CPU)
+    #: tokens kept of each review; full keeps 128, so 13 fits take under 15 minutes on
+    #: a T4, and tiny 24, so they take minutes on a CPU
     max_text_len: int
 
 
@@ -52,31 +52,35 @@ class Profile:
     n_train_large: int  #: training reviews for the large model (chapter 3)
     epochs: int  #: epochs in chapters 1 and 2 (the tutorial's 2; tiny needs 3, see chapter 2)
     per_gpu_batch_size: int  #: micro-batch that fits the device; AutoGluon accumulates up to env.batch_size
-    #: tokens kept of each review (``None``: AutoGluon's default, 512)
+    #: tokens kept of each review (``None`` keeps AutoGluon's default, 512)
     max_text_len: int | None
     baseline_checkpoint_name: str
     large_checkpoint_name: str
-    show_progress: bool  #: progress bars for downloads and ``fit`` (full: long waits on a GPU)
+    #: progress bars for downloads and ``fit`` (on in full, for its long waits on a GPU)
+    show_progress: bool
     shootout: Shootout  #: chapter 4's budget
     #: chapters 5 and 6 measure FLAN-T5-base, -large, -XL and mDeBERTa-v3-base besides
     #: FLAN-T5-small (full: seconds each on a GPU; tiny: FLAN-T5-small only, on a CPU)
     measures_every_size: bool
-    #: batch sizes of chapter 6's FLAN-T5-XXL steps (tiny: 1, minutes on a CPU)
+    #: batch sizes of chapter 6's FLAN-T5-XXL steps (tiny measures batch 1 only, minutes
+    #: on a CPU)
     xxl_batch_sizes: tuple[int, ...]
-    #: the large checkpoint is pretrained (full: FLAN-T5-XL), so chapter 3's scores mean
-    #: something; tiny's small T5 is random-init and only shows the memory lesson
+    #: the large checkpoint is pretrained (in full, FLAN-T5-XL), so chapter 3's scores
+    #: mean something; tiny's small T5 is random-init and only shows the memory lesson
     large_is_pretrained: bool
-    #: the run whose outputs the book's pages show (tiny): its Checks also assert what the
-    #: prose says of those numbers
+    #: the run whose outputs the book's pages show (tiny), whose Checks also assert what
+    #: the prose says of those numbers
     published: bool
-    #: processes that prepare batches beside the model (``None``: AutoGluon's default, 2).
-    #: tiny: 0, the batches are made in the training process: on a 2-core CPU two workers
-    #: take cores from the model, and a fit and its predictions took 10-15% longer
+    #: processes that prepare batches beside the model (``None`` keeps AutoGluon's
+    #: default, 2). tiny: 0, the batches are made in the training process: on a 2-core
+    #: CPU two workers take cores from the model, and a fit and its predictions took
+    #: 10-15% longer
     dataloader_workers: int | None = None
-    #: blocks of the GPU-sized architectures that chapters 5 and 6 measure (``None``: all)
+    #: blocks of the GPU-sized architectures that chapters 5 and 6 measure (``None``
+    #: measures all of them)
     measured_blocks: int | None = None
-    #: optimizer steps after which every ``fit`` stops (``None``: no limit); it then also
-    #: validates after that many batches, so early stopping has a score
+    #: optimizer steps after which every ``fit`` stops (``None`` sets no limit); it then
+    #: also validates after that many batches, so early stopping has a score
     max_steps: int | None = None
 
     def baseline_checkpoint(self) -> str:

@@ -141,3 +141,24 @@ def test_arithmetic_imports_nothing_that_trains_or_downloads(module):
         if at_import and name.split(".")[0] in HEAVY
     ]
     assert heavy == [], f"helpers.{module} imports {heavy} when imported"
+
+
+def test_attribute_comments_render_whole():
+    """Sphinx (napoleon) reads ``text: more`` on the first line of a ``#:`` comment as
+    "type: description" and shows the two halves the wrong way round (the API page
+    renders the public modules)."""
+    broken = []
+    public = [p for p in PACKAGE.glob("*.py") if not p.name.startswith("_")]
+    # StepMeasurement's fields render too
+    rendered = [PACKAGE / "__init__.py", PACKAGE / "_measure" / "_types.py"]
+    for path in [*rendered, *sorted(public)]:
+        previous = ""
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            comment = line.split("#:", 1)[1] if "#:" in line else None
+            first = comment is not None and not previous.strip().startswith(
+                "#:"
+            )
+            if first and ": " in comment:
+                broken.append(f"{path.name}:{number}: {line.strip()}")
+            previous = line
+    assert not broken, "\n".join(broken)

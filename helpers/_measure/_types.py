@@ -14,7 +14,7 @@ from ..planner import (
     precision_mode,
 )
 
-#: The precisions a measurement runs: fp32 and the planner's true 16-bit ones (mixed
+#: The precisions a measurement runs, fp32 and the planner's true 16-bit ones (mixed
 #: precision needs a GPU's autocast).
 MEASURABLE_PRECISIONS: tuple[str, ...] = tuple(
     p for p in PRECISIONS if precision_mode(p) != "mixed"
@@ -73,10 +73,11 @@ class StepMeasurement:
     trainable_params: int
     weights_gib: float  #: memory of all weights
     peak_gib: float  #: step peak above what the process held before the model was built
-    tensor_peak_gib: float  #: step peak of tensors alone: weights, gradients, optimizer states, activations
+    #: step peak of tensors alone (weights, gradients, optimizer states, activations)
+    tensor_peak_gib: float
     step_s: float  #: seconds of one step (the fastest of the measured steps)
     device: str
-    #: "32", or "bf16-true" / "16-true": weights in 16 bits
+    #: "32", or "bf16-true" and "16-true" for weights in 16 bits
     precision: str = "32"
     #: processes that trained the model together (each measured on its own)
     ranks: int = 1
