@@ -38,7 +38,7 @@ from ._quiet import quiet_library_output
 
 quiet_library_output()
 
-from .cache import book_cache_dir, clean_cache, fresh_run_dir
+from .cache import NotOwnedError, book_cache_dir, clean_cache, fresh_run_dir
 from .evaluation import (
     evaluate_by_language,
     language_names,
@@ -108,7 +108,7 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     "06_flan_t5_xxl_16_bit": ("PRECISIONS", "MULTI_GPU_STRATEGIES"),
     "setup": (
         "book_cache_dir", "ChecksumError", "MirrorError", "OfflineError",
-        "GPUTooSmallError",
+        "GPUTooSmallError", "NotOwnedError",
     ),
 }  # fmt: skip
 
