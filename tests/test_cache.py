@@ -536,3 +536,52 @@ def test_fresh_run_dir_rejects_paths(name, book_cache):
     with pytest.raises(ValueError, match="plain folder name"):
         fresh_run_dir(name)
 
+
+# --- the book's tools: each writes in, and empties, only a folder the book made -----------
+
+
+def _refused_by_every_tool(folder: Path, tmp_path: Path) -> list[str]:
+    """Hand ``folder`` to each tool of the book that empties or fills a folder it is
+    given; return their refusals' messages."""
+    from helpers._fill_mirror import _main as fill_mirror_main
+
+    from tests import browser_check, gpu_check, rehearsal
+    from tests.stand_in_mirror import build_stand_in_mirror
+
+    refusals = []
+    for tool in (
+        lambda: rehearsal.rehearse(folder),
+        lambda: build_stand_in_mirror(folder),
+        lambda: gpu_check.main(["--smoke", "--work", str(folder)]),
+    ):
+        with pytest.raises(NotOwnedError) as refused:
+            tool()
+        refusals.append(str(refused.value))
+    with pytest.raises(SystemExit) as stopped:  # make mirror MIRROR=<folder>
+        fill_mirror_main([str(folder)])
+    refusals.append(str(stopped.value))
+    site, toc = tmp_path / "site", tmp_path / "_toc.yml"
+    site.mkdir()
+    toc.write_text("root: intro\n")
+    assert (
+        browser_check.main(
+            [str(site), "--toc", str(toc), "--screenshots", str(folder)]
+        )
+        == 2
+    )
+    return refusals
+
+
+def test_the_books_tools_refuse_a_folder_of_the_readers(
+    machine, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv(
+        "PEFT_BOOK_CACHE", str(machine.cache)
+    )  # as gpu_check's
+    monkeypatch.setenv("CHROMIUM", "/no/browser/needed/to/refuse")
+    before = listing(machine.root)
+    for refusal in _refused_by_every_tool(machine.work / "mine", tmp_path):
+        assert f"refusing to use {machine.work / 'mine'}" in refusal
+        assert "results.csv" in refusal and "Nothing was touched" in refusal
+    assert "refusing to use" in capsys.readouterr().err  # browser_check's
+    assert listing(machine.root) == before
