@@ -13,9 +13,10 @@ elsewhere (``make rehearsal``'s work folder, a stand-in mirror, a mirror that ``
 mirror`` fills): a file on disk, not a list kept in memory, so that another session, or
 another tool, still knows the folder is the book's. A path is judged where it really
 lies, with ``..`` and the links on its way resolved; a link at its end is judged, and
-removed, as the link itself, never followed. :func:`clean_cache`, and every tool of the
-book that empties or replaces a folder (:func:`owned_folder`), keep to this rule, and
-never delete the filesystem root, the home folder, the working folder or its parents.
+removed, as the link itself, never followed. :func:`clean_cache` keeps to this rule, and
+never deletes the filesystem root, the home folder, the working folder or its parents;
+every tool of the book that fills or empties a folder it is given takes it through
+:func:`owned_folder`.
 """
 
 from __future__ import annotations
