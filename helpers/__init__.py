@@ -11,7 +11,8 @@ open.
 
 1. Set-up on import: ``_torchvision_compat``, ``_quiet``.
 2. Arithmetic, importing nothing that trains or downloads: ``gpus``, ``planner`` (with
-   ``_architecture``, ``_planner_terms``, ``_configs``), ``hyperparameters``, ``needs``.
+   ``_architecture``, ``_planner_terms``, ``_configs``), ``hyperparameters``, ``needs``,
+   and ``_checks`` (the checks of the arguments a reader passes).
 3. Files and data: ``cache``, ``results``, ``reviews``, ``models``, with ``_files``,
    ``_download``, ``_mirror``, ``_reviews_data`` (phrases in ``data/``),
    ``_local_models``, ``_e5_small``, ``_e5_packed``.

@@ -27,6 +27,8 @@ import stat
 import uuid
 from pathlib import Path
 
+from ._checks import require_plain_name
+
 #: The file that marks a folder as the book's (see the module's docstring): the book
 #: writes it into each folder it makes outside its cache folder.
 OWNED_MARK = ".peft-book-owned"
@@ -86,14 +88,7 @@ def fresh_run_dir(name: str) -> Path:
     ValueError
         If ``name`` is not a plain folder name.
     """
-    if not isinstance(name, str):
-        raise TypeError(
-            f"run name must be a string such as 'ch1-baseline', got {type(name).__name__}"
-        )
-    if not name or Path(name).name != name or name in {".", ".."}:
-        raise ValueError(
-            f"run name must be a plain folder name without '/', got {name!r}"
-        )
+    require_plain_name(name, "run name")
     return runs_dir() / f"{name}-{uuid.uuid4().hex[:8]}"
 
 

@@ -533,7 +533,7 @@ def test_fresh_run_dir_never_returns_an_existing_folder(book_cache):
     "name", ["a/b", "../escape", "..", ".", "", "/abs", "runs/", "x/.."]
 )
 def test_fresh_run_dir_rejects_paths(name, book_cache):
-    with pytest.raises(ValueError, match="plain folder name"):
+    with pytest.raises(ValueError, match="plain name"):
         fresh_run_dir(name)
 
 
