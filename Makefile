@@ -108,6 +108,7 @@ workshop: install
 		NotebookClient(nb, kernel_name='python3', resources={'metadata': {'path': '.'}}).execute(); \
 		nbformat.write(nb, 'workshop.ipynb')"
 
+# _build is the book's build folder: it holds only what the commands above write there.
 clean:
 	rm -rf _build
 
@@ -130,8 +131,11 @@ gpu-check:
 # What the GPU machine lacks (Python 3.12, x86-64), pinned as in constraints.txt, into the
 # ignored .gpu-wheels/ (about 24 MiB): one pip download of the wheels, and a wheel built
 # from the one package PyPI has as source only (pure Python, omegaconf's parser runtime).
+# The folder is emptied first only if the book made it (helpers.cache.owned_folder): a
+# GPU_WHEELS=<folder> that holds anything else is refused.
 gpu-wheels: install
-	rm -rf $(GPU_WHEELS)
+	$(PY) -c "import sys; from helpers.cache import owned_folder; \
+		owned_folder(sys.argv[1], empty=True)" "$(GPU_WHEELS)"
 	$(PY) -m pip download --quiet --python-version 3.12 --implementation cp \
 		--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
 		--platform manylinux2014_x86_64 --platform manylinux1_x86_64 \

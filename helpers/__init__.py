@@ -11,7 +11,8 @@ open.
 
 1. Set-up on import: ``_torchvision_compat``, ``_quiet``.
 2. Arithmetic, importing nothing that trains or downloads: ``gpus``, ``planner`` (with
-   ``_architecture``, ``_planner_terms``, ``_configs``), ``hyperparameters``, ``needs``.
+   ``_architecture``, ``_planner_terms``, ``_configs``), ``hyperparameters``, ``needs``,
+   and ``_checks`` (the checks of the arguments a reader passes).
 3. Files and data: ``cache``, ``results``, ``reviews``, ``models``, ``gpu_runs`` (the
    GPU records in ``data/gpu_runs/``), with ``_files``, ``_download``, ``_mirror``,
    ``_reviews_data`` (phrases in ``data/``), ``_local_models``, ``_e5_small``,
@@ -39,7 +40,7 @@ from ._quiet import quiet_library_output
 
 quiet_library_output()
 
-from .cache import book_cache_dir, clean_cache, fresh_run_dir
+from .cache import NotOwnedError, book_cache_dir, clean_cache, fresh_run_dir
 from .evaluation import (
     evaluate_by_language,
     language_names,
@@ -111,7 +112,7 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     "06_flan_t5_xxl_16_bit": ("PRECISIONS", "MULTI_GPU_STRATEGIES"),
     "setup": (
         "book_cache_dir", "ChecksumError", "MirrorError", "OfflineError",
-        "GPUTooSmallError",
+        "GPUTooSmallError", "NotOwnedError",
     ),
 }  # fmt: skip
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from ._checks import require_choice
+
 # The published configurations of the FLAN-T5 family (google/flan-t5-*/config.json).
 FLAN_T5_CONFIGS: dict[str, dict[str, int]] = {
     "google/flan-t5-small": {
@@ -93,11 +95,9 @@ MULTILINGUAL_E5_SMALL: dict[str, int] = {
 
 
 def check_flan_t5_name(name: str) -> None:
-    """Raise ``ValueError`` unless ``name`` is one of :data:`FLAN_T5_CONFIGS`."""
-    if name not in FLAN_T5_CONFIGS:
-        raise ValueError(
-            f"unknown FLAN-T5 size {name!r}; known: {', '.join(FLAN_T5_CONFIGS)}"
-        )
+    """Raise ``ValueError`` unless ``name`` is one of :data:`FLAN_T5_CONFIGS`
+    (``TypeError`` for what is not a string)."""
+    require_choice(name, "FLAN-T5 size", FLAN_T5_CONFIGS)
 
 
 def published_config(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ._mirror import MIRROR_ENV, fill_mirror
 from ._reviews_data import DATASET_FOLDER, DATASET_SHA1, DATASET_URL
+from .cache import NotOwnedError
 from .profiles import get_profile
 
 
@@ -26,6 +27,8 @@ def _main(argv: list[str] | None = None) -> None:
             DATASET_SHA1,
             f"{DATASET_FOLDER}.zip",
         )
+    except NotOwnedError as error:  # a folder of the user's
+        raise SystemExit(f"make mirror stopped: {error}") from error
     except OSError as error:  # no network, a refused connection, a full disk
         raise SystemExit(
             f"make mirror stopped: {error}. It needs internet access and room "

@@ -38,7 +38,7 @@ from ._download import (
     download_verified,
     hub_endpoint,
 )
-from ._files import folder_size
+from .cache import folder_size, owned_folder
 
 MIRROR_ENV = "PEFT_BOOK_MIRROR"
 MANIFEST = "manifest.json"
@@ -257,12 +257,17 @@ def fill_mirror(
 
     The manifest is written last, so an interrupted run leaves a folder that the chapters
     refuse as "not a filled mirror" instead of one that looks complete. Running again
-    resumes: files already there are kept.
+    resumes: files already there are kept. ``folder`` must be new, empty or one the book
+    made (:func:`helpers.cache.owned_folder`), and is marked as the book's.
+
+    Raises
+    ------
+    NotOwnedError
+        If ``folder`` holds files the book did not make: nothing is written there.
     """
     from huggingface_hub import snapshot_download
 
-    folder = Path(folder).expanduser().resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = owned_folder(folder)
     (folder / MANIFEST).unlink(missing_ok=True)
     archive = download_verified(
         archive_url, folder / DATA_FOLDER / archive_name, archive_sha1

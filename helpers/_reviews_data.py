@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 import zipfile
 from importlib import resources
 from pathlib import Path
@@ -23,7 +22,7 @@ import pandas as pd
 from . import _mirror
 from ._download import ChecksumError, download_verified, sha1_of
 from ._files import staged
-from .cache import book_cache_dir
+from .cache import book_cache_dir, clean_cache
 
 DATASET_URL = (
     "https://automl-mm-bench.s3.amazonaws.com/multilingual-datasets/"
@@ -113,7 +112,7 @@ def dataset_folder(url: str | None = None, sha1: str | None = None) -> Path:
         name for name in DATASET_FILES if not (inner / name).is_file()
     ]
     if missing:
-        shutil.rmtree(extracted)
+        clean_cache(extracted)
         raise ValueError(
             f"{archive} lacks {', '.join(missing)}; it is not the cross-lingual review data set"
         )

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from ._checks import require_mapping
+
 LANGUAGE_NAMES = {
     "en": "English",
     "de": "German",
@@ -22,7 +24,13 @@ def language_names(data: dict[str, pd.DataFrame]) -> list[str]:
 
     The real data set has English, German and Japanese; the generated one adds French. Code
     that names a language takes it from here, not from a fixed list.
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is not a dict of frames (:func:`helpers.load_reviews` gives one).
     """
+    require_mapping(data, "data", "helpers.load_reviews(profile)")
     return [
         LANGUAGE_NAMES.get(
             key.removesuffix("_test"), key.removesuffix("_test")
@@ -41,10 +49,32 @@ def evaluate_by_language(
 
     Returns a DataFrame with one row per language (English first) and one column per metric,
     rounded to 4 decimals.
+
+    Raises
+    ------
+    TypeError
+        If ``predictor`` cannot evaluate (a fitted ``MultiModalPredictor`` can), ``data``
+        is not a dict of frames, or ``metrics`` is one name instead of a tuple of names.
+    ValueError
+        If ``data`` holds no ``<lang>_test`` frame.
     """
+    if not callable(getattr(predictor, "evaluate", None)):
+        raise TypeError(
+            "predictor must be a fitted MultiModalPredictor (it has .evaluate); "
+            f"got {type(predictor).__name__}"
+        )
+    names = language_names(data)
+    if not names:
+        raise ValueError(
+            f"data has no <lang>_test frame to evaluate on; its keys: {list(data)}"
+        )
+    if isinstance(metrics, str):
+        raise TypeError(
+            f"metrics must be a tuple of metric names, such as ({metrics!r},); got a string"
+        )
     tests = [frame for key, frame in data.items() if key.endswith("_test")]
     rows = {}
-    for name, frame in zip(language_names(data), tests):
+    for name, frame in zip(names, tests):
         scores = predictor.evaluate(frame, metrics=list(metrics))
         rows[name] = {metric: float(scores[metric]) for metric in metrics}
     table = pd.DataFrame.from_dict(rows, orient="index").round(4)
@@ -79,6 +109,8 @@ def roc_auc_intervals(
         If the labels are not 0/1 of both classes, a model's probabilities do not match
         the labels in number or are not finite, or ``level`` or ``resamples`` is out of
         range.
+    TypeError
+        If ``probabilities`` is not a dict of names to probabilities.
     """
     y = np.asarray(labels)
     if y.ndim != 1 or not np.isin(y, (0, 1)).all():
@@ -93,6 +125,11 @@ def roc_auc_intervals(
         raise ValueError(
             f"resamples must be at least 100 for a percentile interval; got {resamples}"
         )
+    require_mapping(
+        probabilities,
+        "probabilities",
+        "{'ia3_bias': predicted_probabilities}",
+    )
     if not probabilities:
         raise ValueError("no probabilities given")
     scores = {}

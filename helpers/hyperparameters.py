@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from ._checks import require_mapping
+
 # Leaf renames inside a section, after ``optimization.`` became ``optim.``.
 RENAMED_KEYS: dict[str, str] = {
     "optim.efficient_finetune": "optim.peft",
@@ -32,7 +34,17 @@ def migrate_hyperparameters(old: dict[str, Any]) -> dict[str, Any]:
     ------
     ValueError
         If an old key and its new name are both given, or two old keys map to one new key.
+    TypeError
+        If ``old`` is not a dict, or one of its keys is not a string.
     """
+    require_mapping(
+        old, "the hyperparameters", "{'optimization.learning_rate': 1e-4}"
+    )
+    not_names = [key for key in old if not isinstance(key, str)]
+    if not_names:
+        raise TypeError(
+            f"hyperparameter keys are dotted names, such as 'optim.lr'; got {not_names}"
+        )
     migrated: dict[str, Any] = {}
     for key, value in old.items():
         new = (

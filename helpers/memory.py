@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from .gpus import GIB
 
@@ -53,6 +53,13 @@ class MemoryMonitor:
     thread. Where ``/proc`` is missing or the reset is not allowed, only the sampling thread
     measures, which can miss short peaks; ``method`` says which one was used.
 
+    One monitor per device at a time in a process: entering one resets the device's peak
+    counter (CUDA's peak statistics, or the kernel's ``VmHWM``), which would spoil the peak
+    of a monitor already running. So entering a second monitor of the same device while
+    one is active raises ``RuntimeError``, on the CPU as on CUDA; measure the blocks one
+    after the other instead. A CPU monitor inside a CUDA one (or the other way round)
+    is allowed: they read different counters.
+
     Attributes
     ----------
     label, device, method
@@ -70,7 +77,18 @@ class MemoryMonitor:
         entry included (``torch.cuda.max_memory_allocated`` on CUDA, a
         :class:`TensorMemoryTracker` on CPU); ``None`` otherwise. Pass the tensors that
         already exist, such as a model's parameters, as ``existing``.
+
+    Raises
+    ------
+    ValueError
+        For a device other than ``"cpu"`` and ``"cuda"``, or an ``interval`` that is not
+        a positive number of seconds.
+    RuntimeError
+        On entering, while another monitor of the same device is active in this process.
     """
+
+    #: The active monitor of each (process, device): their peak counters are one each.
+    _active: ClassVar[dict[tuple[int, str], MemoryMonitor]] = {}
 
     def __init__(
         self,
@@ -90,6 +108,10 @@ class MemoryMonitor:
         if self.device not in {"cpu", "cuda"}:
             raise ValueError(
                 f"device must be 'cpu' or 'cuda', got {self.device!r}"
+            )
+        if not (isinstance(interval, (int, float)) and interval > 0):
+            raise ValueError(
+                f"interval is the seconds between samples, above 0 (such as 0.05); got {interval!r}"
             )
         self.interval = interval
         self.method = ""
@@ -121,6 +143,21 @@ class MemoryMonitor:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> MemoryMonitor:
+        key = (os.getpid(), self.device)
+        running = MemoryMonitor._active.get(key)
+        if running is not None:
+            counter = (
+                "CUDA's peak statistics"
+                if self.device == "cuda"
+                else "the kernel's peak resident size (VmHWM)"
+            )
+            raise RuntimeError(
+                f"MemoryMonitor(label={self.label!r}) cannot start while "
+                f"MemoryMonitor(label={running.label!r}) measures {self.device}: starting "
+                f"resets {counter}, which that monitor's peak is read from. Measure one "
+                "block after the other, or read the inner block from the outer monitor's "
+                "samples."
+            )
         if self.device == "cuda":
             import torch
 
@@ -153,6 +190,7 @@ class MemoryMonitor:
             daemon=True,
         )
         self._thread.start()
+        MemoryMonitor._active[key] = self
         return self
 
     def __exit__(
@@ -161,6 +199,9 @@ class MemoryMonitor:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        key = (os.getpid(), self.device)
+        if MemoryMonitor._active.get(key) is self:
+            del MemoryMonitor._active[key]
         if self.device == "cuda":
             import torch
 

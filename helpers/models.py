@@ -12,6 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
+from ._checks import require_count
 from ._configs import (
     FLAN_T5_CONFIGS,
     MDEBERTA_V3_BASE,
@@ -23,6 +24,11 @@ from ._local_models import tiny_t5_folder
 from .cache import book_cache_dir
 
 
+def _check_num_layers(num_layers: int | None) -> None:
+    if num_layers is not None:
+        require_count(num_layers, "num_layers (the blocks to keep)")
+
+
 def flan_t5_config(name: str, num_layers: int | None = None):
     """A ``transformers.T5Config`` equal to the published one of ``name`` (offline).
 
@@ -32,11 +38,14 @@ def flan_t5_config(name: str, num_layers: int | None = None):
     Raises
     ------
     ValueError
-        If ``name`` is not one of :data:`FLAN_T5_CONFIGS`.
+        If ``name`` is not one of :data:`FLAN_T5_CONFIGS`, or ``num_layers`` is below 1.
+    TypeError
+        If ``name`` is not a string or ``num_layers`` not a whole number.
     """
     from transformers import T5Config
 
     check_flan_t5_name(name)
+    _check_num_layers(num_layers)
     sizes = {
         **FLAN_T5_CONFIGS[name],
         **({"num_layers": num_layers} if num_layers else {}),
@@ -53,8 +62,17 @@ def mdeberta_v3_base_config(num_layers: int | None = None):
     """A ``transformers.DebertaV2Config`` equal to the published one of mDeBERTa-v3-base (offline).
 
     ``num_layers`` keeps only that many blocks, every other dimension as published.
+
+    Raises
+    ------
+    ValueError
+        If ``num_layers`` is below 1.
+    TypeError
+        If ``num_layers`` is not a whole number.
     """
     from transformers import DebertaV2Config
+
+    _check_num_layers(num_layers)
 
     return DebertaV2Config(
         **{
@@ -70,7 +88,8 @@ def architecture_folder(name: str, num_layers: int | None = None) -> Path:
     AutoGluon builds the model from it with ``pretrained=False``: the true encoder with
     random weights, offline (the decoder, which AutoGluon deletes anyway, gets zero layers).
     Only memory and speed are meaningful on such a model. ``num_layers`` keeps only that
-    many encoder blocks (see :func:`flan_t5_config`).
+    many encoder blocks (see :func:`flan_t5_config`, which raises for a wrong ``name`` or
+    ``num_layers`` before anything is built).
     """
     config = flan_t5_config(name, num_layers)
     config.num_decoder_layers = (

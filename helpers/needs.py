@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ._checks import require_choice, require_profile
+
 if TYPE_CHECKING:
     from .profiles import Profile
 
@@ -95,9 +97,13 @@ def check_gpu(chapter: str, profile: Profile) -> None:
     GPUTooSmallError
         When the chapter's largest step needs more than the GPU can hand out: the message
         says what it needs and what to change.
-    KeyError
-        For a name that is not a chapter.
+    ValueError
+        For a name that is not a chapter (the notebook's name without ``.ipynb``).
+    TypeError
+        For a ``profile`` that is not a profile (its name, for example).
     """
+    require_choice(chapter, "chapter", CHAPTER_NEEDS)
+    require_profile(profile, "check_gpu")
     needs = CHAPTER_NEEDS[chapter]
     if profile.name != "full":
         return

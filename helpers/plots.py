@@ -6,12 +6,14 @@ units and a title, in a style that stays readable in print (no colour-only encod
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 
+from ._checks import require_mapping
 from .gpus import CHART_GPUS, GPU_MEMORY_GIB, usable_gpu_gib
 
 _HATCHES = ("", "//", "..", "xx", "\\\\", "oo")
@@ -36,11 +38,20 @@ def plot_memory_timeline(
     title: str = "Memory over time",
 ) -> Axes:
     """Line per run of ``(seconds, GiB)`` samples, e.g. ``{"fit": monitor.samples}``."""
+    require_mapping(samples, "samples", "{'fit': monitor.samples}")
+    if not samples:
+        raise ValueError("no samples to plot")
+    for label, points in samples.items():
+        if not points:
+            raise ValueError(f"no samples for {label!r}")
+        if not all(isinstance(p, Sequence) and len(p) == 2 for p in points):
+            raise TypeError(
+                f"the samples of {label!r} must be (seconds, GiB) pairs, as "
+                "MemoryMonitor.samples holds them"
+            )
     ax = _new_axes()
     styles = ("-", "--", ":", "-.")
     for i, (label, points) in enumerate(samples.items()):
-        if not points:
-            raise ValueError(f"no samples for {label!r}")
         seconds, gib = zip(*points)
         ax.plot(seconds, gib, linestyle=styles[i % len(styles)], label=label)
     ax.set_xlabel("time since start (s)")
@@ -64,9 +75,16 @@ def plot_peak_memory(
 
     Raises
     ------
+    TypeError
+        For figures that are not a mapping, or ``gpus`` given as one string.
     ValueError
         For a GPU not in :data:`helpers.GPU_MEMORY_GIB`, or no figures.
     """
+    require_mapping(peaks_gib, "peaks_gib", "{'batch 8': 7.56}")
+    if isinstance(gpus, str):
+        raise TypeError(
+            f"gpus must be a tuple of GPU names, such as ({gpus!r},); got a string"
+        )
     unknown = [gpu for gpu in gpus if gpu not in GPU_MEMORY_GIB]
     if unknown:
         raise ValueError(
@@ -108,6 +126,22 @@ def plot_trainable_parameters(
     title: str = "Trainable and total parameters",
 ) -> Axes:
     """Paired bars of ``(trainable, total)`` per run on a log scale, with the trainable share."""
+    require_mapping(
+        counts, "counts", "{'ia3_bias': count_parameters(predictor)}"
+    )
+    if not counts:
+        raise ValueError("no parameter counts to plot")
+    for label, pair in counts.items():
+        if not (isinstance(pair, Sequence) and len(pair) == 2):
+            raise TypeError(
+                f"the count of {label!r} must be a (trainable, total) pair, as "
+                f"helpers.count_parameters returns it; got {pair!r}"
+            )
+        if not 0 <= pair[0] <= pair[1] or pair[1] == 0:
+            raise ValueError(
+                f"the count of {label!r} must be (trainable, total) with trainable at "
+                f"most total and total above 0; got {pair!r}"
+            )
     ax = _new_axes()
     frame = pd.DataFrame(counts, index=["trainable", "total"]).T
     frame.plot.bar(
@@ -139,6 +173,12 @@ def plot_scores_by_language(
     scores: pd.DataFrame, metric: str = "roc_auc", title: str | None = None
 ) -> Axes:
     """Grouped bars of ``metric`` per language (rows) for each run (columns), chance at 0.5."""
+    if not isinstance(scores, pd.DataFrame):
+        raise TypeError(
+            "scores must be a DataFrame, one row per language and one column per run, "
+            "such as helpers.evaluate_by_language(...)[[metric]]; got "
+            f"{type(scores).__name__}"
+        )
     if scores.empty:
         raise ValueError("no scores to plot")
     ax = _new_axes()
@@ -169,7 +209,24 @@ def pareto_front(
     and "higher" count only where the intervals separate: B beats A when B costs no more,
     B's interval does not lie wholly below A's, and B is cheaper or its interval lies wholly
     above A's. A difference inside the noise then never keeps a costlier point on the front.
+
+    Raises
+    ------
+    TypeError
+        If ``costs`` or ``scores`` is a dict rather than a list (one value per point).
+    ValueError
+        If they differ in length, a value is not finite, or a score lies outside its
+        interval.
     """
+    if isinstance(costs, Mapping) or isinstance(scores, Mapping):
+        raise TypeError(
+            "costs and scores must be lists of numbers, one per point in the same order; "
+            "got a dict"
+        )
+    if not all(math.isfinite(value) for value in (*costs, *scores)):
+        raise ValueError(
+            f"costs and scores must be finite numbers; got {list(costs)} and {list(scores)}"
+        )
     if len(costs) != len(scores):
         raise ValueError(f"{len(costs)} costs but {len(scores)} scores")
     if intervals is None:
@@ -218,6 +275,11 @@ def plot_method_tradeoffs(
     scale. Only the Pareto-optimal methods are labelled, so that clustered points stay
     readable. Returns the first panel.
     """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(
+            f"table must be a DataFrame, one row per method; got {type(table).__name__}"
+        )
+    require_mapping(costs, "costs", "{'trainable': 'trainable parameters'}")
     missing = [
         column
         for column in (score, *costs, *(interval or ()))
@@ -307,6 +369,15 @@ def plot_predicted_vs_measured(
     ):
         raise ValueError(
             "need as many predictions, measurements and labels, at least one"
+        )
+    if not all(value > 0 for value in (*predicted_gib, *measured_gib)):
+        raise ValueError(
+            "memory figures must be above 0 GiB (the scales are logarithmic); got "
+            f"{list(predicted_gib)} and {list(measured_gib)}"
+        )
+    if not 0 <= tolerance < 1:
+        raise ValueError(
+            f"tolerance is a fraction, such as 0.1 for 10%; got {tolerance}"
         )
     ax = _new_axes(6.0, 5.0)
     low, high = (

@@ -14,6 +14,7 @@ from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from . import _mirror
+from ._checks import require_mapping
 from ._quiet import show_download_progress
 
 PROFILE_ENV = "PEFT_BOOK_PROFILE"
@@ -137,7 +138,18 @@ class Profile:
         even when a chapter validates once per epoch (a cut epoch never reaches its end).
         Keys in the old ``optimization.*`` form
         are refused: pass them through :func:`helpers.migrate_hyperparameters` first.
+
+        Raises
+        ------
+        TypeError
+            If ``settings`` is not a dict.
+        ValueError
+            For keys in the old ``optimization.*`` form.
         """
+        if settings is not None:
+            require_mapping(
+                settings, "settings", "{'optim.peft': 'ia3_bias'}"
+            )
         settings = dict(settings or {})
         old = [key for key in settings if key.startswith("optimization.")]
         if old:
@@ -241,7 +253,14 @@ def get_profile(name: str | None = None) -> Profile:
     ------
     ValueError
         For any other name, or overrides that are not a JSON object of fields.
+    TypeError
+        For a ``name`` that is not a string.
     """
+    if name is not None and not isinstance(name, str):
+        raise TypeError(
+            f"get_profile takes a profile's name, one of {', '.join(PROFILE_NAMES)} (or "
+            f"nothing: ${PROFILE_ENV} or the machine chooses); got {type(name).__name__}"
+        )
     chosen = (
         name
         or os.environ.get(PROFILE_ENV)

@@ -7,7 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ._checks import require_mapping, require_plain_name
 from ._files import staged
+
+
+def _check_names(chapter: str, profile_name: str) -> None:
+    require_plain_name(chapter, "chapter")
+    require_plain_name(
+        profile_name, "profile_name (a profile's name: profile.name)"
+    )
 
 
 def results_dir(profile_name: str) -> Path:
@@ -18,7 +26,17 @@ def results_dir(profile_name: str) -> Path:
 def save_results(
     chapter: str, profile_name: str, record: dict[str, Any]
 ) -> Path:
-    """Write ``record`` as ``results/<profile>/<chapter>.json`` (atomically, keys sorted)."""
+    """Write ``record`` as ``results/<profile>/<chapter>.json`` (atomically, keys sorted).
+
+    Raises
+    ------
+    TypeError
+        If ``record`` is not a dict, or a name is not a string.
+    ValueError
+        If ``chapter`` or ``profile_name`` is not a plain name (``/``, ``..``).
+    """
+    _check_names(chapter, profile_name)
+    require_mapping(record, "record", "{'roc_auc': 0.93}")
     folder = results_dir(profile_name)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{chapter}.json"
@@ -46,7 +64,17 @@ def load_results(
     FileNotFoundError
         If that chapter has not been run in this profile and no ``rerun`` is given,
         saying which chapter to run.
+    TypeError
+        If ``rerun`` is not a function, or a name is not a string.
+    ValueError
+        If ``chapter`` or ``profile_name`` is not a plain name (``/``, ``..``).
     """
+    _check_names(chapter, profile_name)
+    if rerun is not None and not callable(rerun):
+        raise TypeError(
+            "rerun must be a function that measures the chapter again and returns its "
+            f"record; got {type(rerun).__name__}"
+        )
     path = results_dir(profile_name) / f"{chapter}.json"
     if path.is_file():
         return json.loads(path.read_text())

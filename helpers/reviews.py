@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ._checks import require_profile
 from ._download import OfflineError
 from ._reviews_data import (
     SAMPLE_SEED,
@@ -38,7 +39,10 @@ def load_reviews(profile: Profile) -> dict[str, pd.DataFrame]:
         If the archive must be downloaded and this machine has no internet: the message
         names the two ways to run offline, a mirror (``$PEFT_BOOK_MIRROR``) or the ``tiny``
         profile (``PEFT_BOOK_PROFILE=tiny``).
+    TypeError
+        For a ``profile`` that is not a profile (its name, for example).
     """
+    require_profile(profile, "load_reviews")
     if profile.name == "tiny":
         return generate_reviews(
             n_train=profile.n_train, n_test=profile.n_test, seed=SAMPLE_SEED

@@ -86,10 +86,25 @@ def measure_training_steps(
 
     Raises
     ------
+    ValueError
+        Before anything starts, for a precision it cannot measure (mixed precision needs
+        a GPU's autocast), fewer than one rank, an unknown strategy, sizes below 1 or a
+        ``timeout_s`` that is not above 0.
+    TypeError
+        Before anything starts, for ``batch_sizes`` that is not a tuple of whole numbers.
     RuntimeError
-        If the measurement fails (an unknown precision or strategy among the causes) or
+        If the measurement fails (an unknown checkpoint or method among the causes) or
         takes longer than ``timeout_s``; its traceback is included.
     """
+    if isinstance(batch_sizes, (int, str)):
+        raise TypeError(
+            f"batch_sizes must be a tuple of batch sizes, such as ({batch_sizes!r},); "
+            f"got {type(batch_sizes).__name__}"
+        )
+    if not timeout_s > 0:
+        raise ValueError(
+            f"timeout_s must be above 0 seconds; got {timeout_s}"
+        )
     settings = StepSettings(
         checkpoint=checkpoint,
         peft=peft,
@@ -104,6 +119,7 @@ def measure_training_steps(
         needs_gib=needs_gib,
         overrides=overrides,
     )
+    settings.check()
     name = label or checkpoint
     start = time.perf_counter()
     reply = measure(settings, timeout_s)

@@ -13,7 +13,9 @@ package and no browser download is needed: only a Chromium on the PATH (Debian's
 
 For each page it waits for the load, for MathJax to finish typesetting
 (``MathJax.startup.promise``), for the fonts and for the network to go quiet, saves a
-full-page screenshot to ``<screenshots>/<page>.png`` and fails when
+full-page screenshot to ``<screenshots>/<page>.png`` (the folder is emptied first if the
+book made it, and refused if it holds anything else: :func:`helpers.cache.owned_folder`)
+and fails when
 
 - a request failed, or was answered with an HTTP status of 400 or more;
 - a request went to a host other than localhost (the book must render offline);
@@ -429,9 +431,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    shots.mkdir(parents=True, exist_ok=True)
-    for old in shots.glob("*.png"):
-        old.unlink()
+    from helpers.cache import NotOwnedError, owned_folder
+
+    try:  # emptied of the last run's screenshots, if the book made it
+        shots = owned_folder(shots, empty=True)
+    except NotOwnedError as refused:
+        print(f"browser_check: {refused}", file=sys.stderr)
+        return 2
 
     server = ThreadingHTTPServer(
         ("127.0.0.1", 0),

@@ -649,13 +649,11 @@ def run_chapters(
                 }
             )
         return
+    from helpers.cache import owned_folder
+
     from tests.stand_in_mirror import build_stand_in_mirror
 
-    if work.exists():
-        import shutil
-
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+    work = owned_folder(work, empty=True)
     mirror = build_stand_in_mirror(work / "mirror")
     site = rehearsal.install_helpers_wheel(work)
     # plan again with the setup's real cost
@@ -823,10 +821,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"gpu_check refuses: {why}", file=sys.stderr)
             return 2
     work = args.work.resolve()
-    work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PEFT_BOOK_CACHE", str(work / "cache"))
     import helpers  # noqa: F401  (after the cache is set)
     from helpers._measure import stop_server
+    from helpers.cache import owned_folder
+
+    owned_folder(work)  # refused if it holds what the book did not make
 
     report = Report(
         mode="smoke" if args.smoke else "gpu", budget_s=args.budget_s

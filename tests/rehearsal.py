@@ -462,16 +462,19 @@ def select(only: list[str] | None) -> list[str]:
 
 
 def rehearse(work: Path, only: list[str] | None = None) -> int:
-    """Build the stand-in mirror, the helpers wheel and one folder per notebook under ``work``, run them; return 0 if green."""
+    """Build the stand-in mirror, the helpers wheel and one folder per notebook under ``work``, run them; return 0 if green.
+
+    ``work`` is emptied first if the book made it (it holds a ``.peft-book-owned`` file);
+    one that holds anything else is refused (:func:`helpers.cache.owned_folder`).
+    """
+    from helpers.cache import owned_folder
     from helpers.profiles import OVERRIDES_ENV
 
     from tests.stand_in_mirror import build_stand_in_mirror
 
     notebooks = select(only)
     start = time.perf_counter()
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+    work = owned_folder(work, empty=True)
     mirror = build_stand_in_mirror(work / "mirror")
     print(
         f"stand-in mirror built in {time.perf_counter() - start:.0f} s: {mirror}"

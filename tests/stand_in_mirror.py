@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import helpers  # noqa: F401  (torchvision compatibility before transformers)
 from helpers import _mirror as mirror
-from helpers._files import folder_size
 from helpers._reviews_data import (
     DATASET_FOLDER,
     DATASET_SHA1,
@@ -31,6 +30,7 @@ from helpers._reviews_data import (
     generate_reviews,
     sha1_of,
 )
+from helpers.cache import folder_size, owned_folder
 from helpers.models import MDEBERTA_V3_BASE, flan_t5_config
 
 import argparse
@@ -201,10 +201,12 @@ def write_flan_t5_xl(hub: Path, scratch: Path) -> None:
 
 
 def build_stand_in_mirror(folder: Path) -> Path:
-    """Build the stand-in mirror into ``folder`` (replaced if it exists); return it."""
-    folder = Path(folder).resolve()
-    if folder.exists():
-        shutil.rmtree(folder)
+    """Build the stand-in mirror into ``folder`` (emptied first if the book made it); return it.
+
+    A ``folder`` that holds anything the book did not make is refused
+    (:func:`helpers.cache.owned_folder`).
+    """
+    folder = owned_folder(folder, empty=True)
     hub = folder / mirror.HUB_FOLDER
     archive = folder / mirror.DATA_FOLDER / f"{DATASET_FOLDER}.zip"
     sha1 = write_review_archive(archive)

@@ -169,10 +169,11 @@ def test_the_tiny_profile_never_asks_the_network(no_internet):
 
 
 @pytest.fixture
-def folder(tmp_path):
-    """An empty folder of its own (``tmp_path`` holds the test's working folder)."""
-    path = tmp_path / "staged"
-    path.mkdir()
+def folder(book_cache):
+    """An empty folder of its own, in the book's cache: ``staged`` replaces only a folder
+    the book owns (tests/test_cache.py: a folder of the reader's is refused)."""
+    path = book_cache / "staged"
+    path.mkdir(parents=True)
     return path
 
 

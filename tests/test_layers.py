@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "_planner_terms",
                 "planner",
             }
-            | {"hyperparameters", "needs"}
+            | {"hyperparameters", "needs", "_checks"}
         ),
     ),
     (

@@ -99,6 +99,25 @@ def test_monitor_can_be_used_twice():
     assert monitor.elapsed_s < 1
 
 
+@needs_proc
+def test_a_second_monitor_of_the_device_is_refused_and_spoils_nothing():
+    # entering the inner one would have reset VmHWM, losing the outer one's peak
+    with MemoryMonitor(label="outer", device="cpu") as outer:
+        buffer = _allocate()
+        del buffer
+        inner = MemoryMonitor(label="inner", device="cpu")
+        with pytest.raises(
+            RuntimeError, match=r"label='outer'\) measures cpu"
+        ):
+            inner.__enter__()
+    assert (
+        outer.peak_gib - outer.baseline_gib >= 0.9 * BUFFER_BYTES / 1024**3
+    )
+    with inner:  # the outer one is done: the device is free again
+        pass
+    assert inner.elapsed_s < 1
+
+
 def test_without_proc_falls_back_to_psutil_and_sampling(no_proc):
     assert not memory._PROC_STATUS.exists()
     # would raise FileNotFoundError if it read the missing file

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from helpers import _mirror as mirror
 from helpers import _reviews_data
-from helpers._files import folder_size
 from helpers._mirror import MIRROR_ENV, MirrorError
 from helpers._reviews_data import (
     DATASET_FILES,
@@ -13,6 +12,7 @@ from helpers._reviews_data import (
     ChecksumError,
     sha1_of,
 )
+from helpers.cache import folder_size
 from helpers.profiles import get_profile
 from helpers.reviews import load_reviews
 

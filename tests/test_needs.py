@@ -135,5 +135,5 @@ def test_check_gpu_does_nothing_without_cuda_or_in_tiny(monkeypatch, capsys):
     _fake_gpu(monkeypatch, "Tesla P4", 2**30)
     helpers.check_gpu("03_flan_t5_xl_checkpointing", TINY)
     assert capsys.readouterr().out == ""
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="'07_no_such_chapter'; known: 01_"):
         helpers.check_gpu("07_no_such_chapter", FULL)

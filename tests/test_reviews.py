@@ -351,9 +351,11 @@ def test_extract_zip_safely_extracts(tmp_path, make_zip):
     ]  # no staging folder left
 
 
-def test_extract_zip_safely_replaces_an_old_target(tmp_path, make_zip):
-    target = tmp_path / "extracted"
-    target.mkdir()
+def test_extract_zip_safely_replaces_an_old_target(
+    tmp_path, make_zip, book_cache
+):
+    target = book_cache / "extracted"  # the book's: it may replace it
+    target.mkdir(parents=True)
     (target / "old.txt").write_text("old")
     extract_zip_safely(
         make_zip(tmp_path / "a.zip", {"new.txt": "new"}), target

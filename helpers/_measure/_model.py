@@ -24,7 +24,8 @@ def build_autogluon_text_model(
     Returns ``(model, optimizer)``, the model on ``device`` with its weights in
     ``precision`` (``"32"``, or ``"bf16-true"`` / ``"16-true"`` as Lightning converts the
     model for them). ``peft="full"`` is full finetuning. ``overrides`` are further
-    AutoGluon hyperparameters, such as ``optim.lora.filter``.
+    AutoGluon hyperparameters, such as ``optim.lora.filter``. An unknown ``precision``
+    raises ``ValueError`` before anything is imported or built.
 
     With ``pretrained=False`` the weights are stand-ins (:func:`_stand_in_weights`): memory
     and time do not depend on the values, and drawing random ones for FLAN-T5-XL takes
@@ -33,6 +34,7 @@ def build_autogluon_text_model(
     bf16 takes 8.9 GiB, never the 17.7 GiB of its fp32 build, and a GPU's model never
     passes through the host's memory.
     """
+    check_precision(precision)
     import torch
     from autogluon.multimodal.models.hf_text import (
         HFAutoModelForTextPrediction,
@@ -164,10 +166,10 @@ def _filled(empty, seeded, device: str):  # noqa: ANN001, ANN202
 
 
 def _dtype(precision: str):  # noqa: ANN202
-    """The torch dtype of the weights in ``precision`` (mixed precision keeps them fp32)."""
+    """The torch dtype of the weights in ``precision``, a checked one (mixed precision keeps
+    them fp32)."""
     import torch
 
-    check_precision(precision)
     if precision_mode(precision) != "true":
         return torch.float32
     return torch.bfloat16 if precision.startswith("bf16") else torch.float16

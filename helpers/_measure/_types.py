@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .._checks import require_count
 from ..planner import (
     PRECISIONS,
     check_precision,
@@ -47,9 +48,18 @@ class StepSettings:
     overrides: dict[str, Any] | None = None
 
     def check(self) -> None:
-        """Raise ``ValueError`` for a precision or a sharing of ranks that cannot run."""
+        """Raise ``ValueError`` for a precision or a sharing of ranks that cannot run, or
+        sizes below 1 (``TypeError`` for sizes that are not whole numbers)."""
         check_precision(self.precision, MEASURABLE_PRECISIONS)
         check_strategy(self.ranks, self.strategy, "ranks")
+        if not self.batch_sizes:
+            raise ValueError(
+                "batch_sizes is empty; give at least one, such as (1,)"
+            )
+        for batch_size in self.batch_sizes:
+            require_count(batch_size, "each of batch_sizes")
+        require_count(self.seq_len, "seq_len")
+        require_count(self.steps, "steps")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
