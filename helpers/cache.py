@@ -29,8 +29,8 @@ from pathlib import Path
 
 from ._checks import require_plain_name
 
-#: The file that marks a folder as the book's (see the module's docstring): the book
-#: writes it into each folder it makes outside its cache folder.
+#: The file that marks a folder as the book's (see the module's docstring), which the
+#: book writes into each folder it makes outside its cache folder.
 OWNED_MARK = ".peft-book-owned"
 _MARK_TEXT = (
     "This folder was made by the book 'Billion-scale finetuning on one GPU' (its\n"

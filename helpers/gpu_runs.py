@@ -51,9 +51,21 @@ class GPURun:
     def planner_table(self, chapter: str | None = None) -> pd.DataFrame:
         """Every measured step of ``chapter`` ("ch3", "ch5", "ch6"; ``None``: all) next
         to today's planner: ``predicted`` and ``measured`` in GiB, ``error`` as a
-        fraction (predicted / measured - 1)."""
+        fraction (predicted / measured - 1).
+
+        Raises
+        ------
+        ValueError
+            For a chapter the record has no steps of.
+        """
         import pandas as pd
 
+        chapters = sorted({step["source"] for step in self.steps})
+        if chapter is not None and chapter not in chapters:
+            raise ValueError(
+                f"no steps of chapter {chapter!r} in {self.name}; its chapters: "
+                f"{', '.join(chapters)}, or None for all"
+            )
         rows = [
             _compare(step, self.planner_gpu)
             for step in self.steps
@@ -108,8 +120,12 @@ def _load(name: str, data: dict) -> GPURun:
     )
 
 
-def _checkpoint(label: str) -> str:
-    """The model id behind a record's label ("flan-t5-base", "xxl-2-blocks")."""
+def _checkpoint(step: dict) -> str:
+    """The model id a step measured: recorded since 2026-12-06, else read from the
+    label of the first record's plan ("flan-t5-base", "xxl-2-blocks")."""
+    if "checkpoint" in step:
+        return step["checkpoint"]
+    label = step["model"]
     if label == "mdeberta-v3-base":
         return MDEBERTA_V3_BASE_NAME
     if label.startswith("xxl"):
@@ -118,7 +134,7 @@ def _checkpoint(label: str) -> str:
 
 
 def _compare(step: dict, gpu: str | None) -> dict:
-    config = published_config(_checkpoint(step["model"]), step["blocks"])
+    config = published_config(_checkpoint(step), step["blocks"])
     predicted = estimate_training_memory(
         config,
         peft=step["peft"],

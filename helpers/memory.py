@@ -77,6 +77,10 @@ class MemoryMonitor:
         entry included (``torch.cuda.max_memory_allocated`` on CUDA, a
         :class:`TensorMemoryTracker` on CPU); ``None`` otherwise. Pass the tensors that
         already exist, such as a model's parameters, as ``existing``.
+    phase_peaks_gib
+        With ``track_tensors=True``: the tensors' peak in each phase named by
+        :meth:`mark`, the largest where a name recurs (such as "forward" in every
+        step).
 
     Raises
     ------
@@ -87,7 +91,7 @@ class MemoryMonitor:
         On entering, while another monitor of the same device is active in this process.
     """
 
-    #: The active monitor of each (process, device): their peak counters are one each.
+    #: The active monitor of each (process, device), whose peak counters are one each.
     _active: ClassVar[dict[tuple[int, str], MemoryMonitor]] = {}
 
     def __init__(
@@ -121,6 +125,8 @@ class MemoryMonitor:
         self.samples: list[tuple[float, float]] = []
         self.track_tensors = track_tensors
         self.tensor_peak_gib: float | None = None
+        self.phase_peaks_gib: dict[str, float] = {}
+        self._marked_peak = 0
         self._existing = list(existing)
         self._tracker: TensorMemoryTracker | None = None
         self._stop = threading.Event()
@@ -183,6 +189,8 @@ class MemoryMonitor:
             self._tracker.__enter__()
         self._start = time.perf_counter()
         self.samples = [(0.0, self.baseline_gib)]
+        self.phase_peaks_gib = {}
+        self._marked_peak = 0
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._sample,
@@ -192,6 +200,39 @@ class MemoryMonitor:
         self._thread.start()
         MemoryMonitor._active[key] = self
         return self
+
+    def mark(self, phase: str) -> None:
+        """End a phase (such as "forward") of the block: record the tensors' peak since
+        the last mark, or since entry, as ``phase_peaks_gib[phase]``.
+
+        Raises
+        ------
+        RuntimeError
+            Outside the block, or without ``track_tensors=True``.
+        """
+        if MemoryMonitor._active.get((os.getpid(), self.device)) is not self:
+            raise RuntimeError(
+                "mark() is for inside the monitor's with block"
+            )
+        if not self.track_tensors:
+            raise RuntimeError(
+                "mark() needs MemoryMonitor(track_tensors=True): phases are "
+                "peaks of tensor memory"
+            )
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+            peak = torch.cuda.max_memory_allocated()
+            torch.cuda.reset_peak_memory_stats()  # from the next phase on
+        else:
+            assert self._tracker is not None
+            peak = self._tracker.peak_bytes
+            self._tracker.peak_bytes = self._tracker.current_bytes
+        self._marked_peak = max(self._marked_peak, peak)
+        self.phase_peaks_gib[phase] = max(
+            self.phase_peaks_gib.get(phase, 0.0), peak / GIB
+        )
 
     def __exit__(
         self,
@@ -208,7 +249,9 @@ class MemoryMonitor:
             torch.cuda.synchronize()
         if self._tracker is not None:
             self._tracker.__exit__(exc_type, exc, traceback)
-            self.tensor_peak_gib = self._tracker.peak_bytes / GIB
+            self.tensor_peak_gib = (
+                max(self._tracker.peak_bytes, self._marked_peak) / GIB
+            )
             self._tracker = None
         self._stop.set()
         assert self._thread is not None
@@ -220,11 +263,13 @@ class MemoryMonitor:
         if self.device == "cuda":
             import torch
 
-            peak = max(peak, torch.cuda.max_memory_allocated() / GIB)
+            # the peak since the last mark, and the marked phases' before it
+            allocated = max(
+                torch.cuda.max_memory_allocated(), self._marked_peak
+            )
+            peak = max(peak, allocated / GIB)
             if self.track_tensors:
-                self.tensor_peak_gib = (
-                    torch.cuda.max_memory_allocated() / GIB
-                )
+                self.tensor_peak_gib = allocated / GIB
         elif self._kernel_peak:
             peak = max(peak, _proc_status_kib("VmHWM") * 1024 / GIB)
         self.peak_gib = peak

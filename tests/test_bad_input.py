@@ -22,6 +22,8 @@ import pytest
 #: the heavy object they need first.
 LEFT_OUT = {
     "book_cache_dir": "takes no argument",
+    "this_gpu": "takes no argument",
+    "gpu_runs": "takes no argument",
     "StepMeasurement": "a record measure_training_steps returns",
     "MemoryEstimate": "a record estimate_training_memory returns",
     "RenamedKeyWarning": "a warning class",
@@ -98,6 +100,7 @@ XL = "google/flan-t5-xl"
 Call = Callable[[Reader], object]
 #: (function, the mistake, the call, the error, words its message holds)
 TABLE: list[tuple[str, str, Call, type[BaseException], tuple[str, ...]]] = [
+    ("GPURun.planner_table", "an unknown chapter", lambda r: helpers.gpu_runs()[-1].planner_table("ch7"), ValueError, ("'ch7'", "ch3, ch5, ch6")),
     ("get_profile", "a number", lambda r: helpers.get_profile(1), TypeError, ("got int", "tiny, full")),
     ("get_profile", "the profile itself", lambda r: helpers.get_profile(r.profile), TypeError, ("got Profile", "tiny, full")),
     ("get_profile", "an unknown name", lambda r: helpers.get_profile("huge"), ValueError, ("'huge'", "tiny, full")),

@@ -37,11 +37,17 @@ def test_smoke_mode_writes_the_json_and_the_table(tmp_path):
             s["predicted_gib"] / s["measured_gib"] - 1
         )
         assert abs(s["error"]) <= gpu_check.TOLERANCE
+        # each phase's peak, the largest of them the step's; AdamW's implementation
+        phases = s["phase_peaks_gib"]
+        assert list(phases) == ["forward", "backward", "optimizer step"]
+        assert max(phases.values()) == pytest.approx(s["tensor_peak_gib"])
+        assert s["measured_phase"] in phases and s["predicted_phase"]
+        assert s["optimizer"] == "single-tensor"
     monitor = report["monitor"]
     assert monitor["device"] == "cpu" and monitor["samples"] >= 2
     assert monitor["monitor_peak_gib"] >= monitor["baseline_gib"] > 0
-    # each step: measured on the CPU, within 10%; the monitor: two claims
-    assert len(report["claims"]) == 2 * len(steps) + 2
+    # each step: measured on the CPU, within 10%, AdamW as assumed; the monitor: two
+    assert len(report["claims"]) == 3 * len(steps) + 2
     assert all(c["passed"] for c in report["claims"])
     assert [c["chapter"] for c in report["chapters"]] == list(
         gpu_check.CHAPTER_PRIORITY

@@ -243,3 +243,27 @@ def test_monitor_tracks_tensors_of_a_training_step():
     with untracked:
         pass
     assert untracked.tensor_peak_gib is None
+
+
+def test_marked_phases_have_their_own_peaks():
+    import torch
+
+    with MemoryMonitor(device="cpu", track_tensors=True) as monitor:
+        big = torch.zeros(2**20)  # 4 MiB, freed within the phase
+        del big
+        kept = torch.zeros(2**18)  # 1 MiB, alive into the next phase
+        monitor.mark("forward")
+        more = torch.zeros(2**18)
+        monitor.mark("backward")
+        del kept, more
+    mib = {k: v * 1024 for k, v in monitor.phase_peaks_gib.items()}
+    assert mib["forward"] == pytest.approx(4, abs=0.01)
+    assert mib["backward"] == pytest.approx(
+        2, abs=0.01
+    )  # from what it started with
+    assert monitor.tensor_peak_gib * 1024 == pytest.approx(4, abs=0.01)
+    with pytest.raises(RuntimeError, match="track_tensors"):
+        with MemoryMonitor(device="cpu") as plain:
+            plain.mark("forward")
+    with pytest.raises(RuntimeError, match="with block"):
+        monitor.mark("after")

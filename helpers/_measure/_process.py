@@ -85,6 +85,7 @@ def measure_process(
                     s.seq_len,
                     vocab,
                     device,
+                    mark=monitor.mark,
                 )
                 durations.append(time.perf_counter() - start)
         results.append(
@@ -103,6 +104,8 @@ def measure_process(
                 device=device,
                 precision=s.precision,
                 ranks=s.ranks,
+                phase_peaks_gib=dict(monitor.phase_peaks_gib),
+                optimizer=optimizer_implementation(optimizer),
             )
         )
     del model, step_model, optimizer
@@ -111,7 +114,13 @@ def measure_process(
 
 
 def training_step(
-    model, optimizer, batch_size: int, seq_len: int, vocab: int, device: str
+    model,
+    optimizer,
+    batch_size: int,
+    seq_len: int,
+    vocab: int,
+    device: str,
+    mark: Callable[[str], None] | None = None,
 ) -> None:
     """One step of AutoGluon's text model on a seeded random batch: forward, backward,
     optimizer step, as one micro-batch of AutoGluon's fit.
@@ -121,7 +130,11 @@ def training_step(
     (AutoGluon's default) keeps them between micro-batches, and Lightning zeroes them
     after the forward pass, not before (``Closure.closure`` in
     ``lightning/pytorch/loops/optimization/automatic.py``). The values are a sum over
-    steps; memory does not depend on them."""
+    steps; memory does not depend on them.
+
+    ``mark``, such as :meth:`helpers.MemoryMonitor.mark`, is called at the end of each
+    phase: "forward", "backward", "optimizer step"."""
+    mark = mark or (lambda phase: None)
     import torch
 
     generator = torch.Generator().manual_seed(0)
@@ -137,8 +150,31 @@ def training_step(
     )
     _, logits = model(tokens, segments, lengths)
     loss = torch.nn.functional.cross_entropy(logits, labels)
+    mark("forward")
     loss.backward()
+    mark("backward")
     optimizer.step()
+    mark("optimizer step")
+
+
+def optimizer_implementation(optimizer) -> str:
+    """Which of AdamW's implementations runs: "foreach", "fused" or "single-tensor"
+    (several, joined by "+", where groups differ). A group that sets neither flag gets
+    PyTorch's default for its tensors (``_default_to_fused_or_foreach`` in
+    ``torch/optim/optimizer.py``): foreach on CUDA, the single-tensor loop on a CPU."""
+    from torch.optim.optimizer import _default_to_fused_or_foreach
+
+    kinds = set()
+    for group in optimizer.param_groups:
+        fused, foreach = group.get("fused"), group.get("foreach")
+        if fused is None and foreach is None:
+            fused, foreach = _default_to_fused_or_foreach(
+                group["params"], differentiable=False, use_fused=False
+            )
+        kinds.add(
+            "fused" if fused else "foreach" if foreach else "single-tensor"
+        )
+    return "+".join(sorted(kinds))
 
 
 def _optimizer_tensors(optimizer) -> list:

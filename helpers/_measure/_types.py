@@ -95,6 +95,11 @@ class StepMeasurement:
     #: as in AutoGluon's fit (this book's measuring loop since 2026-12-06; the GPU record
     #: of 2026-12-04 zeroed them after each step)
     gradients_kept: bool = True
+    #: the tensors' peak in each phase of a step ("forward", "backward", "optimizer
+    #: step"), the largest over the steps
+    phase_peaks_gib: dict[str, float] | None = None
+    #: AdamW's implementation that ran ("foreach" on CUDA, "single-tensor" on a CPU)
+    optimizer: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
