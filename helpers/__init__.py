@@ -44,6 +44,7 @@ from .cache import NotOwnedError, book_cache_dir, clean_cache, fresh_run_dir
 from .evaluation import (
     evaluate_by_language,
     language_names,
+    roc_auc_differences,
     roc_auc_intervals,
 )
 from .gpu_runs import GPURun, gpu_runs
@@ -101,7 +102,8 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
         "usable_gpu_gib",
     ),
     "04_peft_shootout": (
-        "build_autogluon_text_model", "roc_auc_intervals", "pareto_front",
+        "build_autogluon_text_model", "roc_auc_intervals", "roc_auc_differences",
+        "pareto_front",
         "plot_method_tradeoffs",
     ),
     "05_will_it_fit": (

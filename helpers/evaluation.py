@@ -97,7 +97,9 @@ def roc_auc_intervals(
     percentile bootstrap at ``level``: ``resamples`` times, draw as many positive and as
     many negative reviews as the test set has, with replacement (stratified, as pROC does
     for ROC curves), and score every model on that same draw. Seeded: the same inputs give
-    the same intervals.
+    the same intervals. To tell two models apart, use :func:`roc_auc_differences`: their
+    scores move together from draw to draw, so two intervals can overlap while the
+    difference is clear.
 
     Returns one row per name (in the given order) with the columns ``roc_auc`` (on the
     whole test set, as ``sklearn.metrics.roc_auc_score`` computes it), ``low`` and
@@ -112,6 +114,89 @@ def roc_auc_intervals(
     TypeError
         If ``probabilities`` is not a dict of names to probabilities.
     """
+    whole, resampled = _bootstrap(
+        labels, probabilities, level, resamples, seed
+    )
+    tail = (1 - level) / 2
+    rows = {}
+    for name, score in whole.items():
+        low, high = np.quantile(resampled[name], [tail, 1 - tail])
+        rows[name] = {"roc_auc": score, "low": low, "high": high}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def roc_auc_differences(
+    labels: Sequence[int],
+    probabilities: Mapping[str, Sequence[float]],
+    reference: str,
+    *,
+    comparisons: int = 1,
+    level: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Each model's ROC-AUC minus the ``reference`` model's, with a paired bootstrap
+    interval, and whether the difference is beyond noise.
+
+    Every model is scored on the same bootstrap draws as in :func:`roc_auc_intervals`,
+    and the interval is that of the difference, draw by draw: the paired bootstrap, which
+    sees that two models' scores rise and fall together with the draw. The verdict is
+    ``"above"`` or ``"below"`` the reference where the interval excludes 0, else
+    ``"tied"``.
+
+    A chapter that makes ``comparisons`` such verdicts at once (methods times languages)
+    passes their number: each interval is then taken at ``1 - (1 - level) /
+    comparisons`` (Bonferroni), so that all of them hold together with probability at
+    least ``level``, and one in twenty is not "beyond noise" by chance alone.
+
+    Returns one row per name other than ``reference`` (in the given order) with the
+    columns ``difference`` (on the whole test set), ``low``, ``high`` and ``verdict``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`roc_auc_intervals`; also for a ``reference`` not among the names, or
+        ``comparisons`` below 1.
+    TypeError
+        As :func:`roc_auc_intervals`.
+    """
+    if not isinstance(comparisons, int) or comparisons < 1:
+        raise ValueError(
+            f"comparisons is how many verdicts are made at once, at least 1; got {comparisons!r}"
+        )
+    whole, resampled = _bootstrap(
+        labels, probabilities, level, resamples, seed
+    )
+    if reference not in whole:
+        raise ValueError(
+            f"reference {reference!r} is not among the models: {', '.join(whole)}"
+        )
+    tail = (1 - level) / comparisons / 2
+    rows = {}
+    for name in whole:
+        if name == reference:
+            continue
+        draws = resampled[name] - resampled[reference]
+        low, high = np.quantile(draws, [tail, 1 - tail])
+        verdict = "above" if low > 0 else "below" if high < 0 else "tied"
+        rows[name] = {
+            "difference": whole[name] - whole[reference],
+            "low": low,
+            "high": high,
+            "verdict": verdict,
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _bootstrap(
+    labels: Sequence[int],
+    probabilities: Mapping[str, Sequence[float]],
+    level: float,
+    resamples: int,
+    seed: int,
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Each model's ROC-AUC on the whole test set, and on each of ``resamples``
+    stratified draws (the same draws for every model), after checking the inputs."""
     y = np.asarray(labels)
     if y.ndim != 1 or not np.isin(y, (0, 1)).all():
         raise ValueError("labels must be a flat sequence of 0 and 1")
@@ -153,17 +238,14 @@ def roc_auc_intervals(
         ],
         axis=1,
     )
-    tail = (1 - level) / 2
-    rows = {}
+    whole, resampled = {}, {}
     for name, p in scores.items():
-        resampled = _roc_auc(p[draws], positives.size)
-        low, high = np.quantile(resampled, [tail, 1 - tail])
-        whole = _roc_auc(
+        resampled[name] = _roc_auc(p[draws], positives.size)
+        whole[name] = _roc_auc(
             np.concatenate([p[positives], p[negatives]])[None, :],
             positives.size,
         )[0]
-        rows[name] = {"roc_auc": whole, "low": low, "high": high}
-    return pd.DataFrame.from_dict(rows, orient="index")
+    return whole, resampled
 
 
 def _roc_auc(scores: np.ndarray, n_positive: int) -> np.ndarray:

@@ -17,6 +17,8 @@ from ._checks import require_mapping
 from .gpus import CHART_GPUS, GPU_MEMORY_GIB, usable_gpu_gib
 
 _HATCHES = ("", "//", "..", "xx", "\\\\", "oo")
+#: Markers that tell methods apart in black and white too (plot_method_tradeoffs).
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "p", "h", "*")
 
 
 def _new_axes(width: float = 7.0, height: float = 3.6) -> Axes:
@@ -266,14 +268,15 @@ def plot_method_tradeoffs(
     title: str,
     interval: tuple[str, str] | None = None,
 ) -> Axes:
-    """Score against each cost, one panel per cost; Pareto-optimal methods filled and named.
+    """Score against each cost, one panel per cost; Pareto-optimal methods filled.
 
     ``table`` has one row per method (its index), a ``score`` column and the columns named
     in ``costs`` (``{column: axis label}``). With ``interval`` (the names of the columns
     holding each score's low and high ends), scores get error bars and the Pareto front
     counts only differences beyond them (:func:`pareto_front`). Costs are drawn on a log
-    scale. Only the Pareto-optimal methods are labelled, so that clustered points stay
-    readable. Returns the first panel.
+    scale. Every method has its own marker and colour in every panel, named in a legend
+    below the panels (clustered points would hide labels written beside them); the
+    methods on a panel's front are filled. Returns the first panel.
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(
@@ -318,24 +321,21 @@ def plot_method_tradeoffs(
                 capsize=2,
                 zorder=1,
             )
-        for (method, row), best in zip(table.iterrows(), front):
+        for i, ((method, row), best) in enumerate(
+            zip(table.iterrows(), front)
+        ):
+            colour = plt.get_cmap("tab20")(i % 20)
             ax.scatter(
                 row[column],
                 row[score],
-                marker="o",
-                s=36,
-                facecolors="C0" if best else "white",
-                edgecolors="C0",
+                marker=_MARKERS[i % len(_MARKERS)],
+                s=44,
+                facecolors=colour if best else "white",
+                edgecolors=colour,
+                linewidths=1.4,
                 zorder=2,
+                label=str(method),
             )
-            if best:
-                ax.annotate(
-                    str(method),
-                    (row[column], row[score]),
-                    textcoords="offset points",
-                    xytext=(5, -3),
-                    fontsize=8,
-                )
         ordered = table[front].sort_values(column)
         ax.step(
             ordered[column],
@@ -352,6 +352,16 @@ def plot_method_tradeoffs(
         ax.grid(alpha=0.3)
         ax.set_title(f"{score} against {label.split(' (')[0]}", fontsize=10)
     figure.suptitle(title)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=min(len(labels), 6),
+        fontsize=8,
+        title="method (filled: on that panel's front)",
+        title_fontsize=8,
+    )
     return axes[0][0]
 
 

@@ -163,6 +163,8 @@ TABLE: list[tuple[str, str, Call, type[BaseException], tuple[str, ...]]] = [
     ("build_autogluon_text_model", "an unknown precision", lambda r: _build(precision="fp16"), ValueError, ("'fp16'", "bf16-true")),
     ("roc_auc_intervals", "labels of one class", lambda r: helpers.roc_auc_intervals([1, 1], {"a": [0.2, 0.9]}), ValueError, ("all 1", "both classes")),
     ("roc_auc_intervals", "a list of probabilities", lambda r: helpers.roc_auc_intervals([0, 1], [[0.2, 0.9]]), TypeError, ("probabilities must be a dict", "got list")),
+    ("roc_auc_differences", "an unknown reference", lambda r: helpers.roc_auc_differences([0, 1], {"a": [0.2, 0.9]}, "full"), ValueError, ("'full'", "a")),
+    ("roc_auc_differences", "no comparison", lambda r: helpers.roc_auc_differences([0, 1], {"a": [0.2, 0.9]}, "a", comparisons=0), ValueError, ("at least 1", "got 0")),
     ("roc_auc_intervals", "a percentage for the level", lambda r: helpers.roc_auc_intervals([0, 1], {"a": [0.2, 0.9]}, level=95), ValueError, ("level", "between 0 and 1; got 95")),
     ("pareto_front", "dicts", lambda r: helpers.pareto_front({"a": 1}, {"a": 0.9}), TypeError, ("lists of numbers", "got a dict")),
     ("pareto_front", "a missing score", lambda r: helpers.pareto_front([1, 2], [0.9, float("nan")]), ValueError, ("finite", "nan")),

@@ -95,7 +95,9 @@ def test_folders_are_complete_model_folders(e5, monkeypatch):
     """
     _assert_model_folder(e5.folder)
     config = json.loads((e5.folder / "config.json").read_text())
-    assert MULTILINGUAL_E5_SMALL.items() <= config.items()  # the published sizes
+    assert (
+        MULTILINGUAL_E5_SMALL.items() <= config.items()
+    )  # the published sizes
     whole = sum(w.size for w in e5.whole_weights.values())
     assert whole == WHOLE_PARAMETERS
     trimmed = _parameters(e5.folder)

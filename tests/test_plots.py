@@ -250,7 +250,12 @@ def test_method_tradeoffs_and_predicted_vs_measured():
     full_bar, ia3_bar = bars.lines[2][0].get_segments()
     assert full_bar.ravel().tolist() == pytest.approx([1e7, 0.85, 1e7, 0.95])
     assert ia3_bar.ravel().tolist() == pytest.approx([1e5, 0.7, 1e5, 0.86])
-    assert [t.get_text() for t in ax.texts] == ["ia3"]
+    # every method in the legend; only the cheaper one filled (on the front)
+    (legend,) = ax.figure.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["full", "ia3"]
+    full_point, ia3_point = ax.collections[-2:]
+    assert full_point.get_facecolor()[0].tolist() == [1.0, 1.0, 1.0, 1.0]
+    assert ia3_point.get_facecolor()[0].tolist() != [1.0, 1.0, 1.0, 1.0]
     with pytest.raises(ValueError, match=r"columns \['hi'\]"):
         plot_method_tradeoffs(
             table, "English", {"trainable": "t"}, "t", interval=("low", "hi")

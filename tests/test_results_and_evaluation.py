@@ -3,6 +3,7 @@ from __future__ import annotations
 from helpers.evaluation import (
     evaluate_by_language,
     language_names,
+    roc_auc_differences,
     roc_auc_intervals,
 )
 from helpers.results import load_results, results_dir, save_results
@@ -276,3 +277,30 @@ def test_roc_auc_intervals_refuse_bad_input(
 ):
     with pytest.raises(ValueError, match=message):
         roc_auc_intervals(labels, probabilities, **options)
+
+
+def test_paired_differences_see_what_overlapping_intervals_miss():
+    labels, scores = _reviews(200, 1.0, seed=4)
+    rng = np.random.default_rng(5)
+    # the same model with a little noise on each review, and a slightly better one
+    noisy = scores + rng.normal(scale=0.3, size=scores.size)
+    better = scores + 0.35 * labels
+    models = {"model": scores, "noisy": noisy, "better": better}
+    intervals = roc_auc_intervals(labels, models)
+    paired = roc_auc_differences(labels, models, "model")
+    assert list(paired.index) == ["noisy", "better"]
+    assert list(paired.columns) == ["difference", "low", "high", "verdict"]
+    for name in paired.index:
+        assert paired.loc[name, "difference"] == pytest.approx(
+            intervals.loc[name, "roc_auc"]
+            - intervals.loc["model", "roc_auc"]
+        )
+    # the better model's interval overlaps the model's, yet the paired one excludes 0
+    assert intervals.loc["better", "low"] < intervals.loc["model", "high"]
+    assert paired.loc["better", "verdict"] == "above"
+    assert paired.loc["noisy", "verdict"] == "tied"
+    # Bonferroni: more comparisons, wider intervals, around the same difference
+    many = roc_auc_differences(labels, models, "model", comparisons=40)
+    assert (many["low"] <= paired["low"]).all()
+    assert (many["high"] >= paired["high"]).all()
+    assert many["difference"].equals(paired["difference"])
