@@ -227,8 +227,7 @@ class MemoryMonitor:
             torch.cuda.reset_peak_memory_stats()  # from the next phase on
         else:
             assert self._tracker is not None
-            peak = self._tracker.peak_bytes
-            self._tracker.peak_bytes = self._tracker.current_bytes
+            peak = self._tracker.restart_peak()
         self._marked_peak = max(self._marked_peak, peak)
         self.phase_peaks_gib[phase] = max(
             self.phase_peaks_gib.get(phase, 0.0), peak / GIB

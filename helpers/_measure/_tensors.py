@@ -70,6 +70,12 @@ class TensorMemoryTracker:
                 self.peak_bytes = self.current_bytes
             weakref.finalize(storage, self._free, key)
 
+    def restart_peak(self) -> int:
+        """The peak in bytes since the tracker started or last restarted; from now on the
+        peak counts up from what is alive now (one phase of a step at a time)."""
+        peak, self.peak_bytes = self.peak_bytes, self.current_bytes
+        return peak
+
     def _free(self, key: int) -> None:
         self.current_bytes -= self._live.pop(key, 0)
 
