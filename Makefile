@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 # instead of 13 s for `import autogluon.multimodal` on 2 cores, and a fit twice as long.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install book test lint format unit-tests book-checks rehearsal mirror workshop clean
+.PHONY: install book test lint format unit-tests book-checks rehearsal mirror chapter workshop clean
 
 install: $(STAMP)
 
@@ -99,6 +99,11 @@ rehearsal: install
 mirror: install
 	@test -n "$(MIRROR)" || { echo "usage: make mirror MIRROR=/path/to/folder"; exit 2; }
 	env -u PEFT_BOOK_MIRROR -u HF_HUB_OFFLINE $(PY) -m helpers._fill_mirror "$(MIRROR)"
+
+# Re-run chapters in place, as their committed outputs are made (tiny profile, a fresh
+# kernel each), recording each one's peak RAM in its metadata: make chapter NB=notebooks/02_ia3_bias.ipynb
+chapter: install
+	$(PY) -m tests.run_chapter $(NB)
 
 # Re-run the workshop guide in place after a chapter was re-run: its agenda and answers
 # are computed from the chapters' committed runs and recorded results.

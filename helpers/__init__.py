@@ -18,7 +18,7 @@ open.
    ``_reviews_data`` (phrases in ``data/``), ``_local_models``, ``_e5_small``,
    ``_e5_packed``.
 4. Training and measuring: ``profiles``, ``parameters``, ``evaluation``, ``memory``,
-   ``steps``, with ``_measure`` (the measuring server and its processes).
+   ``steps``, ``adapters``, with ``_measure`` (the measuring server and its processes).
 5. On top: ``plots``; ``_fill_mirror`` (``make mirror``).
 
 :data:`CHAPTERS` says which chapter introduces each public name; the book's page "The
@@ -40,12 +40,15 @@ from ._quiet import quiet_library_output
 
 quiet_library_output()
 
+from .adapters import predictor_from_adapter, save_adapter
 from .cache import NotOwnedError, book_cache_dir, clean_cache, fresh_run_dir
 from .evaluation import (
     evaluate_by_language,
     language_names,
+    predict_sentiment,
     roc_auc_differences,
     roc_auc_intervals,
+    training_curve,
 )
 from .gpu_runs import GPURun, gpu_runs
 from .gpus import GPU_MEMORY_GIB, GPU_RESERVE_GIB, this_gpu, usable_gpu_gib
@@ -73,6 +76,7 @@ from .plots import (
     plot_predicted_vs_measured,
     plot_scores_by_language,
     plot_trainable_parameters,
+    plot_training_curve,
 )
 from .profiles import Profile, get_profile
 from .results import load_results, save_results
@@ -90,11 +94,13 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
         "get_profile", "Profile", "check_gpu", "load_reviews", "fresh_run_dir",
         "MemoryMonitor",
         "count_parameters", "evaluate_by_language", "language_names",
-        "plot_scores_by_language", "save_results",
+        "plot_scores_by_language", "save_results", "predict_sentiment",
     ),
     "02_ia3_bias": (
         "load_results", "migrate_hyperparameters", "RenamedKeyWarning",
         "trainable_parameter_table", "plot_trainable_parameters", "plot_peak_memory",
+        "training_curve", "plot_training_curve", "save_adapter",
+        "predictor_from_adapter",
     ),
     "03_flan_t5_xl_checkpointing": (
         "flan_t5_config", "architecture_folder", "measure_training_steps",

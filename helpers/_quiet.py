@@ -17,6 +17,8 @@ _LOGGERS = (
     "lightning.pytorch",
     "lightning.fabric",
     "pytorch_lightning",
+    # MultiModalPredictor.load names the checkpoint it loads, an absolute path
+    "autogluon.multimodal.utils.load",
 )
 _LIBRARY_WARNINGS = (
     # AutoGluon on CPU: the book's tiny profile runs on CPU on purpose.

@@ -260,3 +260,79 @@ def _roc_auc(scores: np.ndarray, n_positive: int) -> np.ndarray:
     return (positive_ranks - n_positive * (n_positive + 1) / 2) / (
         n_positive * n_negative
     )
+
+
+def training_curve(predictor: Any) -> pd.DataFrame:
+    """What ``fit`` logged, by optimizer step: the training loss and the validation
+    scores.
+
+    Read from the TensorBoard log that AutoGluon writes into the predictor's folder
+    (Lightning's ``TensorBoardLogger``): ``train_loss`` every ``optim.log_every_n_steps``
+    steps, ``val_loss`` and the validation metric (``val_roc_auc`` for binary labels) at
+    every validation, ``optim.val_check_interval`` of an epoch. Returns one row per logged
+    step (index ``step``) and one column per logged value; a value not logged at a step
+    is NaN.
+
+    Raises
+    ------
+    TypeError
+        If ``predictor`` has no folder (a fitted ``MultiModalPredictor`` has one).
+    FileNotFoundError
+        If its folder holds no log: ``fit`` has not run there.
+    """
+    from pathlib import Path
+
+    from tensorboard.backend.event_processing.event_accumulator import (
+        EventAccumulator,
+    )
+
+    folder = getattr(predictor, "path", None)
+    if not isinstance(folder, str):
+        raise TypeError(
+            "expected a fitted MultiModalPredictor, got "
+            f"{type(predictor).__name__}"
+        )
+    if not any(Path(folder).glob("events.out.tfevents.*")):
+        raise FileNotFoundError(
+            f"no training log in {Path(folder).name}: fit the predictor first"
+        )
+    log = EventAccumulator(folder, size_guidance={"scalars": 0})
+    log.Reload()
+    columns = {
+        tag: pd.Series(
+            {event.step: event.value for event in log.Scalars(tag)}
+        )
+        for tag in log.Tags()["scalars"]
+        if tag == "train_loss" or tag.startswith("val_")
+    }
+    curve = pd.DataFrame(columns).sort_index()
+    curve.index.name = "step"
+    return curve
+
+
+def predict_sentiment(predictor: Any, texts: Sequence[str]) -> pd.DataFrame:
+    """The predictor's verdict on each review in ``texts``, in any language.
+
+    Returns one row per review: the review, the predicted sentiment (``"positive"`` where
+    the probability of label 1 is above one half, as ``predict`` decides) and that
+    probability, rounded to 3 decimals.
+
+    Raises
+    ------
+    TypeError
+        If ``texts`` is one string instead of a list of them.
+    ValueError
+        If ``texts`` is empty.
+    """
+    if isinstance(texts, str) or not isinstance(texts, Sequence):
+        raise TypeError(
+            "texts must be a list of reviews, e.g. ['Great value.'], not "
+            f"{type(texts).__name__}"
+        )
+    if not texts:
+        raise ValueError("no reviews to predict: give at least one text")
+    reviews = pd.DataFrame({"text": list(texts)})
+    positive = predictor.predict_proba(reviews)[1].to_numpy()
+    reviews["sentiment"] = np.where(positive > 0.5, "positive", "negative")
+    reviews["P(positive)"] = positive.round(3)
+    return reviews

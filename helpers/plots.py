@@ -432,3 +432,41 @@ def plot_predicted_vs_measured(
     ax.set_title(title)
     ax.legend(fontsize=8)
     return ax
+
+
+def plot_training_curve(
+    curve: pd.DataFrame, title: str = "Training curve"
+) -> Axes:
+    """The losses (left axis) and the validation score (right axis) by optimizer step,
+    from :func:`helpers.training_curve`."""
+    if not isinstance(curve, pd.DataFrame) or "train_loss" not in curve:
+        raise TypeError(
+            "expected the frame of helpers.training_curve(predictor), with a "
+            "train_loss column"
+        )
+    ax = _new_axes()
+    lines = []
+    for column, style in (("train_loss", "-"), ("val_loss", "--")):
+        if column in curve:
+            points = curve[column].dropna()
+            lines += ax.plot(
+                points.index, points, style, marker=".", label=column
+            )
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss")
+    scores = [c for c in curve if c.startswith("val_") and c != "val_loss"]
+    if scores:
+        right = ax.twinx()
+        points = curve[scores[0]].dropna()
+        lines += right.plot(
+            points.index,
+            points,
+            ":",
+            marker="s",
+            color="tab:green",
+            label=f"{scores[0]} (right)",
+        )
+        right.set_ylabel(scores[0])
+    ax.legend(handles=lines, loc="center right")
+    ax.set_title(title)
+    return ax

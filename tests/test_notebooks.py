@@ -17,6 +17,7 @@ SECTIONS = (
     "## Imports",
     "## Checks",
     "## Summary",
+    "## Exercises",
     "## What's next",
 )
 # Paths of a particular machine must not appear in committed outputs.
@@ -189,3 +190,37 @@ def test_prerequisites_time_is_the_committed_runs(path: Path) -> None:
             int, re.search(r"(\d+) to (\d+) minutes", line).groups()
         )
         assert low - 0.5 <= minutes <= high + 0.5, (line, minutes)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_exercises_come_with_folded_answers(path: Path) -> None:
+    """Two to four numbered exercises, each followed by its answer, folded."""
+    (cell,) = [
+        c
+        for c in _read(path).cells
+        if c.cell_type == "markdown" and c.source.startswith("## Exercises")
+    ]
+    exercises = re.findall(r"^\d\. \*\*", cell.source, flags=re.M)
+    answers = re.findall(
+        r"^`{3,4}\{admonition\} Answer\n:class: dropdown$",
+        cell.source,
+        flags=re.M,
+    )
+    assert 2 <= len(exercises) <= 4, len(exercises)
+    assert len(answers) == len(exercises), "one folded answer per exercise"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_prerequisites_ram_is_the_committed_runs(path: Path) -> None:
+    """The RAM row states the peak that ``make chapter`` measured for the committed
+    run (tests/run_chapter.py keeps it in the notebook's metadata)."""
+    from tests.run_chapter import PEAK_RAM_KEY
+
+    notebook = _read(path)
+    peak = notebook.metadata["peft_book"][PEAK_RAM_KEY]
+    (line,) = [
+        s
+        for s in notebook.cells[0].source.splitlines()
+        if s.startswith("| RAM, `tiny` profile")
+    ]
+    assert f"| {peak:.1f} GiB at its peak on a CPU" in line, (line, peak)

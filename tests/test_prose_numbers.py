@@ -4,13 +4,17 @@ exception.
 A decimal in a markdown cell passes when a number printed by the chapter (an output, or
 its code, the Checks included) rounds to it: 0.017% passes where 0.0167% is printed, and
 "4.76 billion" where 4,762,712,066 is. The Prerequisites row "`full` on a Colab T4" is
-computed and kept equal to ``helpers.needs`` by ``tests/test_needs.py``; version numbers
+computed and kept equal to ``helpers.needs`` by ``tests/test_needs.py``, the row "RAM,
+`tiny` profile" equal to the committed run's measured peak by ``tests/test_notebooks.py``; version numbers
 ("AutoGluon 1.6") are names. What remains is listed below with where it comes from.
-Integers in prose (reviews, epochs, years) are the set-up the code shows beside them.
+Integers above 10 pass the same way, or when the book's settings hold them (the
+profiles, the published configurations, the GPUs' memory: :func:`_book_settings`);
+years and smaller counts are not checked.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -90,7 +94,7 @@ def _prose(cell: nbformat.NotebookNode) -> str:
     text = "\n".join(
         line
         for line in lines
-        if not line.startswith("| `full` on a Colab T4")
+        if not line.startswith(("| `full` on a Colab T4", "| RAM, `tiny`"))
     )
     for pattern in (
         r"`[^`]*`",
@@ -137,5 +141,109 @@ def test_every_cited_number_is_still_in_its_chapter() -> None:
         )
         for path in CHAPTERS
     }
-    for chapter, number in CITED:
+    for chapter, number in [*CITED, *CITED_INTEGERS]:
         assert number in prose[chapter], (chapter, number)
+
+
+#: An integer of the prose: "1,000", "192M", "278 million", "30%"; years and numbers
+#: inside names ("T5", "A100-40GB", "bf16", "e5-small") are not.
+PROSE_INTEGER = re.compile(
+    r"(?<![\w.\-/,#])(\d{1,3}(?:,\d{3})+|\d+)"
+    r"(M\b| million\b|%)?(?![\w.,]\d|[\w\-])"
+)
+YEAR = range(1900, 2100)
+
+#: (chapter, integer as written): where an integer that neither an output nor the
+#: book's settings (:func:`_book_settings`) hold comes from.
+CITED_INTEGERS = {
+    ("01", "16"): "a 16 GB GPU: the T4, nvidia-smi's 15,360 MiB (GPU_SPECS)",
+    ("02", "16"): "a 16 GB GPU: the T4, nvidia-smi's 15,360 MiB (GPU_SPECS)",
+    ("01", "250,002"): "pieces of XLM-R's tokenizer (its tokenizer.json)",
+    ("01", "192M"): "250,002 x 768, mDeBERTa-v3-base's embedding",
+    ("01", "278M"): "278,220,290: parameter_counts of mDeBERTa's config",
+    ("05", "278 million"): "278,220,290: parameter_counts of its config",
+    ("01", "96M"): "250,002 x 384, multilingual-e5-small's embedding",
+    ("03", "18"): "16 bytes x 1.2B of XL's encoder, the chapter's arithmetic",
+    ("03", "200,000"): "the 203,778 trainable parameters the chapter prints",
+    ("03", "50"): "MemoryMonitor's sampling interval, 0.05 s (helpers.memory)",
+    ("04", "13"): "11 method fits, printed, and the 2 placement fits",
+    ("04", "240"): "four fifths of the profile's 300 reviews (validation split)",
+    ("04", "60"): "one fifth of the profile's 300 reviews (validation split)",
+    ("04", "512"): "AutoGluon's default model.hf_text.max_text_len",
+    ("04", "25"): "LoRA's epochs for RoBERTa-base (Hu et al., 2021, Table 9)",
+    ("06", "193 million"): "one XXL block: 4 x 4,096^2 + 3 x 4,096 x 10,240",
+    ("06", "65,504"): "fp16's largest value (IEEE 754 half precision)",
+}
+
+
+def _book_settings() -> set[int]:
+    """Integers the book's own settings hold, each cited where it is set: the fields of
+    both profiles (chapter 4's budget included), the published configurations the
+    planner knows, the GPUs' memory in nvidia-smi, and the pieces the tiny profile's
+    vocabulary keeps."""
+    from helpers import _configs, _e5_small, gpus, profiles
+
+    def integers(values) -> set[int]:
+        return {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
+
+    found = set()
+    for profile in profiles._PROFILES.values():
+        fields = dataclasses.asdict(profile)
+        found |= integers(fields.pop("shootout").values())
+        found |= integers(fields.values())
+        found |= integers(v for v in fields.values() if isinstance(v, tuple))
+    for name in [*_configs.FLAN_T5_CONFIGS, _configs.MDEBERTA_V3_BASE_NAME]:
+        found |= integers(vars(_configs.published_config(name)).values())
+    found |= integers(_configs.MULTILINGUAL_E5_SMALL.values())
+    found |= {spec.nvidia_smi_mib for spec in gpus.GPU_SPECS.values()}
+    return found | integers(_e5_small.COMMON_PIECES.values())
+
+
+def _printed_integers(notebook: nbformat.NotebookNode) -> set[int]:
+    texts = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        texts.append(cell.source)
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            texts.append(output.get("text", "") + data.get("text/plain", ""))
+    text = "\n".join(texts)
+    return {
+        int(n.replace(",", ""))
+        for n in re.findall(r"(?<![\d.])\d{1,3}(?:,\d{3})+|\d+", text)
+    }
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_integer_in_the_prose_is_printed_or_cited(path: Path) -> None:
+    """Integers above 10 (smaller ones count things the reader sees: chapters,
+    blocks, epochs); years and version numbers are names."""
+    notebook = nbformat.read(path, as_version=4)
+    integers = _printed_integers(notebook) | _book_settings()
+    millions = {round(n / 1e6) for n in integers}
+    decimals = _printed(notebook)
+    chapter = path.name[:2]
+    unexplained = []
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for match in PROSE_INTEGER.finditer(_prose(cell)):
+            written, unit = match[1], (match[2] or "").strip()
+            value = int(written.replace(",", ""))
+            if value <= 10 or (value in YEAR and "," not in written):
+                continue
+            if (chapter, match[0]) in CITED_INTEGERS:
+                continue
+            if unit in ("M", "million") and value in millions:
+                continue
+            if unit == "%" and any(round(100 * p) == value for p in decimals):
+                continue
+            if not unit and value in integers:
+                continue
+            unexplained.append(match[0])
+    assert not unexplained, (
+        f"{path.name}: integers in the prose that no output prints: "
+        f"{unexplained}; print them, glue them, or cite them in "
+        "CITED_INTEGERS"
+    )
