@@ -163,14 +163,14 @@ CITED_INTEGERS = {
     ("01", "278M"): "278,220,290: parameter_counts of mDeBERTa's config",
     ("05", "278 million"): "278,220,290: parameter_counts of its config",
     ("01", "96M"): "250,002 x 384, multilingual-e5-small's embedding",
-    ("03", "18"): "16 bytes x 1.2B of XL's encoder, the chapter's arithmetic",
+    ("03", "18"): "16 bytes x 1.2B parameters of XL's encoder",
     ("03", "200,000"): "the 203,778 trainable parameters the chapter prints",
-    ("03", "50"): "MemoryMonitor's sampling interval, 0.05 s (helpers.memory)",
+    ("03", "50"): "MemoryMonitor's interval, 0.05 s (helpers.memory)",
     ("04", "13"): "11 method fits, printed, and the 2 placement fits",
-    ("04", "240"): "four fifths of the profile's 300 reviews (validation split)",
-    ("04", "60"): "one fifth of the profile's 300 reviews (validation split)",
+    ("04", "240"): "4/5 of the profile's 300 reviews (AutoGluon's split)",
+    ("04", "60"): "1/5 of the profile's 300 reviews (AutoGluon's split)",
     ("04", "512"): "AutoGluon's default model.hf_text.max_text_len",
-    ("04", "25"): "LoRA's epochs for RoBERTa-base (Hu et al., 2021, Table 9)",
+    ("04", "25"): "LoRA's epochs, RoBERTa-base (Hu et al., 2021, Table 9)",
     ("06", "193 million"): "one XXL block: 4 x 4,096^2 + 3 x 4,096 x 10,240",
     ("06", "65,504"): "fp16's largest value (IEEE 754 half precision)",
 }
@@ -184,7 +184,11 @@ def _book_settings() -> set[int]:
     from helpers import _configs, _e5_small, gpus, profiles
 
     def integers(values) -> set[int]:
-        return {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
+        return {
+            v
+            for v in values
+            if isinstance(v, int) and not isinstance(v, bool)
+        }
 
     found = set()
     for profile in profiles._PROFILES.values():
@@ -237,7 +241,9 @@ def test_every_integer_in_the_prose_is_printed_or_cited(path: Path) -> None:
                 continue
             if unit in ("M", "million") and value in millions:
                 continue
-            if unit == "%" and any(round(100 * p) == value for p in decimals):
+            if unit == "%" and any(
+                round(100 * p) == value for p in decimals
+            ):
                 continue
             if not unit and value in integers:
                 continue
