@@ -32,6 +32,7 @@ LEFT_OUT = {
     "MirrorError": "an error class",
     "NotOwnedError": "an error class",
     "OfflineError": "an error class",
+    "predictor_from_adapter": "MultiModalPredictor.load checks the folder first",
 }
 
 
@@ -97,9 +98,24 @@ METHODS = pd.DataFrame(
     {"roc_auc": [0.9, 0.8], "trainable": [10, 1000]}, index=["a", "b"]
 )
 XL = "google/flan-t5-xl"
+
+
+def _trained_whole():
+    import torch
+
+    return torch.nn.Linear(2, 2)  # every parameter trainable
+
+
 Call = Callable[[Reader], object]
 #: (function, the mistake, the call, the error, words its message holds)
 TABLE: list[tuple[str, str, Call, type[BaseException], tuple[str, ...]]] = [
+    ("save_adapter", "a .pt file", lambda r: helpers.save_adapter(object(), r.not_the_books / "a.pt"), ValueError, ("'a.pt'", "<name>.safetensors")),
+    ("save_adapter", "a fully finetuned model", lambda r: helpers.save_adapter(_trained_whole(), r.not_the_books / "a.safetensors"), ValueError, ("every parameter is trainable", "right after fit")),
+    ("training_curve", "no predictor", lambda r: helpers.training_curve(object()), TypeError, ("fitted MultiModalPredictor", "got object")),
+    ("training_curve", "a folder without a log", lambda r: helpers.training_curve(type("P", (), {"path": str(r.not_the_books)})()), FileNotFoundError, ("no training log", "fit the predictor first")),
+    ("plot_training_curve", "a dict", lambda r: helpers.plot_training_curve({"train_loss": [1.0]}), TypeError, ("helpers.training_curve(predictor)", "train_loss")),
+    ("predict_sentiment", "one review as a string", lambda r: helpers.predict_sentiment(Evaluates(), "Great."), TypeError, ("list of reviews", "not str")),
+    ("predict_sentiment", "no reviews", lambda r: helpers.predict_sentiment(Evaluates(), []), ValueError, ("no reviews", "at least one")),
     ("GPURun.planner_table", "an unknown chapter", lambda r: helpers.gpu_runs()[-1].planner_table("ch7"), ValueError, ("'ch7'", "ch3, ch5, ch6")),
     ("get_profile", "a number", lambda r: helpers.get_profile(1), TypeError, ("got int", "tiny, full")),
     ("get_profile", "the profile itself", lambda r: helpers.get_profile(r.profile), TypeError, ("got Profile", "tiny, full")),
