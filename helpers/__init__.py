@@ -18,7 +18,7 @@ open.
    ``_reviews_data`` (phrases in ``data/``), ``_local_models``, ``_e5_small``,
    ``_e5_packed``.
 4. Training and measuring: ``profiles``, ``parameters``, ``evaluation``, ``memory``,
-   ``steps``, ``adapters``, with ``_measure`` (the measuring server and its processes).
+   ``steps``, ``adapters``, ``peers``, with ``_measure`` (the measuring server and its processes).
 5. On top: ``plots``; ``_fill_mirror`` (``make mirror``).
 
 :data:`CHAPTERS` says which chapter introduces each public name; the book's page "The
@@ -71,6 +71,7 @@ from .planner import (
 from .plots import (
     pareto_front,
     plot_memory_timeline,
+    plot_estimator_errors,
     plot_method_tradeoffs,
     plot_peak_memory,
     plot_predicted_vs_measured,
@@ -78,6 +79,7 @@ from .plots import (
     plot_trainable_parameters,
     plot_training_curve,
 )
+from .peers import estimator_errors
 from .profiles import Profile, get_profile
 from .results import load_results, save_results
 from .reviews import ChecksumError, OfflineError, load_reviews
@@ -115,7 +117,8 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     "05_will_it_fit": (
         "estimate_training_memory", "MemoryEstimate", "will_it_fit",
         "GPU_RESERVE_GIB", "mdeberta_v3_base_config", "plot_predicted_vs_measured",
-        "this_gpu", "gpu_runs", "GPURun",
+        "this_gpu", "gpu_runs", "GPURun", "estimator_errors",
+        "plot_estimator_errors",
     ),
     "06_flan_t5_xxl_16_bit": ("PRECISIONS", "MULTI_GPU_STRATEGIES"),
     "setup": (

@@ -470,3 +470,54 @@ def plot_training_curve(
     ax.legend(handles=lines, loc="center right")
     ax.set_title(title)
     return ax
+
+
+def plot_estimator_errors(
+    errors: pd.DataFrame,
+    groups: Sequence[str],
+    title: str = "Estimate / measured peak",
+) -> Axes:
+    """One row per estimator, one dot per measured step at estimate / measured (log
+    scale; 1 is exact), marked by the step's group, such as its method.
+
+    ``errors`` is :func:`helpers.estimator_errors`'s table, ``groups`` one label per row.
+    """
+    if not isinstance(errors, pd.DataFrame) or errors.empty:
+        raise TypeError(
+            "expected the table of helpers.estimator_errors(steps), with rows"
+        )
+    if len(groups) != len(errors):
+        raise ValueError(
+            f"one group per step: {len(groups)} groups for {len(errors)} steps"
+        )
+    ax = _new_axes(height=0.7 * len(errors.columns) + 1.4)
+    names = list(errors.columns)[::-1]
+    kinds = list(dict.fromkeys(groups))
+    for k, group in enumerate(kinds):
+        rows = [i for i, g in enumerate(groups) if g == group]
+        for y, name in enumerate(names):
+            ax.scatter(
+                1 + errors[name].iloc[rows],
+                [y + 0.12 * (k - (len(kinds) - 1) / 2)] * len(rows),
+                marker=_MARKERS[k % len(_MARKERS)],
+                color=f"C{k}",
+                alpha=0.6,
+                label=group if y == 0 else None,
+            )
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ticks = [t for t in (0.25, 0.5, 1, 2, 4, 8) if _within(t, errors)]
+    ax.set_xticks(ticks, [f"{t:g}x" for t in ticks])
+    ax.minorticks_off()
+    ax.set_yticks(range(len(names)), names)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel("estimate / measured peak (log; 1x = exact)")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax
+
+
+def _within(tick: float, errors: pd.DataFrame) -> bool:
+    """Whether ``tick`` lies within the range of the ratios, widened by half."""
+    ratios = 1 + errors.to_numpy()
+    return ratios.min() / 1.5 <= tick <= ratios.max() * 1.5

@@ -43,7 +43,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
         "training and measuring",
         frozenset(
             {"profiles", "parameters", "evaluation", "memory", "steps"}
-            | {"adapters", "_measure"}
+            | {"adapters", "peers", "_measure"}
         ),
     ),
     ("on top", frozenset({"plots", "_fill_mirror"})),
