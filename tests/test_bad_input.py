@@ -116,6 +116,8 @@ TABLE: list[tuple[str, str, Call, type[BaseException], tuple[str, ...]]] = [
     ("plot_training_curve", "a dict", lambda r: helpers.plot_training_curve({"train_loss": [1.0]}), TypeError, ("helpers.training_curve(predictor)", "train_loss")),
     ("predict_sentiment", "one review as a string", lambda r: helpers.predict_sentiment(Evaluates(), "Great."), TypeError, ("list of reviews", "not str")),
     ("predict_sentiment", "no reviews", lambda r: helpers.predict_sentiment(Evaluates(), []), ValueError, ("no reviews", "at least one")),
+    ("estimator_errors", "a step without its peak", lambda r: helpers.estimator_errors([{"planner_gib": 1.0}]), KeyError, ("a step without", "measured_gib")),
+    ("plot_estimator_errors", "a dict", lambda r: helpers.plot_estimator_errors({"planner": [0.1]}, ["full"]), TypeError, ("helpers.estimator_errors(steps)",)),
     ("GPURun.planner_table", "an unknown chapter", lambda r: helpers.gpu_runs()[-1].planner_table("ch7"), ValueError, ("'ch7'", "ch3, ch5, ch6")),
     ("get_profile", "a number", lambda r: helpers.get_profile(1), TypeError, ("got int", "tiny, full")),
     ("get_profile", "the profile itself", lambda r: helpers.get_profile(r.profile), TypeError, ("got Profile", "tiny, full")),
