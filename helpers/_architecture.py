@@ -89,6 +89,9 @@ class Architecture:
     token_types: int = 0
     #: BERT family: whether the encoder has a pooler (AutoGluon trains it and never uses it)
     pooler: bool = False
+    #: BERT family: whether position ids are made from the token ids (RoBERTa's padding
+    #: offset), rather than taken from a buffer
+    positions_from_ids: bool = False
 
 
 def architecture(config: Any) -> Architecture:
@@ -159,6 +162,7 @@ def architecture(config: Any) -> Architecture:
             positions=config.max_position_embeddings,
             token_types=config.type_vocab_size,
             pooler=model_type != "electra",
+            positions_from_ids=model_type in {"roberta", "xlm-roberta"},
         )
     known = "; ".join(
         f"{family} ({', '.join(types)})"
@@ -339,8 +343,9 @@ def parameter_tensors(
         kinds += _norm(a.d, "embedding") + head
     else:
         e = a.embedding
-        rows = a.vocab + a.positions + a.token_types
-        kinds = [(rows * e, "weight", "embedding")] + _norm(e, "embedding")
+        tables = (a.vocab, a.positions, a.token_types)
+        kinds = [(rows * e, "weight", "embedding") for rows in tables]
+        kinds += _norm(e, "embedding")
         if e != a.d:  # ELECTRA's projection of its narrower embeddings
             kinds += [(e * a.d, "weight", "embedding")]
             kinds += [(a.d, "bias", "embedding, no decay")]

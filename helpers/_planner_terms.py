@@ -49,7 +49,10 @@ T5_BLOCK = {
     ("full", "mixed"): (30, 8, 16, 8, 8, 0, 2),
     ("ia3", "mixed"): (16, 12, 14, 8, 8, 0, 2),
     ("full", "true"): (24, 8, 16, 8, 8, 0, 0),
+    ("none", "true"): (16, 6, 14, 8, 8, 0, 0),
     ("ia3", "true"): (18, 12, 14, 8, 8, 0, 0),
+    ("lora", "true"): (18, 8, 14, 8, 8, 8, 0),
+    ("ia3_lora", "true"): (20, 14, 14, 8, 8, 8, 0),
 }
 # Outside the blocks (embedding output and its dropout, final norm, pooled output): bytes
 # per B*L*d, B*L, B*L*inner and B*h*L*L, by (class, mode). Under mixed precision the
@@ -67,7 +70,10 @@ T5_OUTSIDE = {
     ("full", "mixed"): (16, 12, 0, 0),
     ("ia3", "mixed"): (8, 0, 0, 0),
     ("full", "true"): (14, 12, 0, 0),
+    ("none", "true"): (6, 0, -4, -2),
     ("ia3", "true"): (6, 0, 0, 0),
+    ("lora", "true"): (6, 0, 0, 0),
+    ("ia3_lora", "true"): (6, 0, 0, 0),
 }
 
 
@@ -89,22 +95,19 @@ def saved_activations(
 
 
 def score_gradients(
-    a: Architecture, mode: str, batch: int, length: int, device: str
+    a: Architecture, batch: int, length: int, device: str
 ) -> int:
     """Bytes of the attention's gradients in one block's backward pass: of the scores and
-    of their softmax (and, in DeBERTa, of the position scores). T5 and DeBERTa take their
-    softmax in fp32, so these stay fp32-sized in 16 bits. BERT's attention is PyTorch's
-    ``scaled_dot_product_attention``: on a CPU with dropout its math path, in the
-    model's precision; on CUDA a fused kernel that keeps no L x L tensor
-    (:func:`bert_activations`)."""
+    of their softmax (and, in DeBERTa, of the position scores). The softmax is taken in
+    fp32, so these stay fp32-sized in 16 bits too. BERT's attention is PyTorch's
+    ``scaled_dot_product_attention``: on a CPU in training its math path, on CUDA a fused
+    kernel that forms no L x L tensor (:func:`bert_activations`)."""
     scores = batch * a.heads * length**2
-    if a.family == "t5":
-        return 8 * scores
     if a.family == "deberta-v2":
         return 8 * scores + 8 * batch * a.heads * length * 2 * a.buckets
-    if device == "cuda":
+    if a.family == "bert" and device == "cuda":
         return 0
-    return (8 if mode == "32" else 4) * scores
+    return 8 * scores
 
 
 def t5_activations(
@@ -200,7 +203,8 @@ def deberta_activations(
     return block, outside
 
 
-# BERT family, one block: bytes per element of (B*L*d, B*L*d_ff, B*h*L*L, B*L, B*L*r), by
+# BERT family, one block: bytes per element of (B*L*d, B*L*d_ff, B*h*L*L, B*L, B*L*r),
+# then per weight of the block's matrices (mixed precision's 16-bit copies), by
 # (class, mode), with PyTorch's scaled_dot_product_attention on its math path (a CPU,
 # dropout in training): it keeps q and k scaled, the softmax, its dropout mask and output
 # (B*h*L*L), and v. Every class keeps the two layer norms' inputs and statistics (B*L),
@@ -208,11 +212,17 @@ def deberta_activations(
 # every matrix product; IA3 the outputs of query and value it scales; LoRA their shared
 # input and its two products x A^T.
 BERT_BLOCK = {
-    ("full", "32"): (40, 8, 12, 16, 0),
-    ("none", "32"): (28, 4, 12, 16, 0),
-    ("ia3", "32"): (36, 4, 12, 16, 0),
-    ("lora", "32"): (32, 4, 12, 16, 8),
-    ("ia3_lora", "32"): (40, 4, 12, 16, 8),
+    ("full", "32"): (40, 8, 12, 16, 0, 0),
+    ("none", "32"): (28, 4, 12, 16, 0, 0),
+    ("ia3", "32"): (36, 4, 12, 16, 0, 0),
+    ("lora", "32"): (32, 4, 12, 16, 8, 0),
+    ("ia3_lora", "32"): (40, 4, 12, 16, 8, 0),
+    ("full", "mixed"): (34, 4, 12, 16, 0, 2),
+    ("full", "true"): (26, 4, 12, 8, 0, 0),
+    ("none", "true"): (20, 2, 12, 8, 0, 0),
+    ("ia3", "true"): (24, 2, 12, 8, 0, 0),
+    ("lora", "true"): (22, 2, 12, 8, 4, 0),
+    ("ia3_lora", "true"): (26, 2, 12, 8, 4, 0),
 }
 # The fused attention (see bert_activations): bytes per B*L*d (fp32) that it keeps beyond
 # the math path, in a block and outside (the first block), by class. Counted on a CPU
@@ -224,15 +234,23 @@ BERT_FUSED_ATTENTION = {
     "lora": (4, 4),
     "ia3_lora": (4, 4),
 }
-# Outside the blocks: bytes per B*L*d and per B*L, by (what trains below the first block,
-# mode): "full" (the embeddings: token and token type ids kept for their gradients),
-# "norm" (the embeddings' layer norm: its input and statistics, and the dropout mask
-# after it) or "frozen" (nothing). Every class keeps the first token's hidden state for
-# the head (4 bytes per B*d).
+# Outside the blocks: bytes per B*L*e (e the embeddings' width), per B*L*d and per B*L,
+# by (what trains below the first block, mode): "full" (the embeddings: token and token
+# type ids kept for their gradients), "norm" (the embeddings' layer norm: its input and
+# statistics, the dropout mask after it, and the first block's input) or "frozen"
+# (nothing). Full finetuning also keeps ELECTRA's projection's input (4 bytes per B*L*e)
+# and RoBERTa's position ids, made from the token ids (8 per B*L). A pooler keeps the
+# first token's hidden state (4 bytes per B*d).
 BERT_OUTSIDE = {
-    ("full", "32"): (12, 24),
-    ("norm", "32"): (12, 8),
-    ("frozen", "32"): (0, 0),
+    ("full", "32"): (8, 4, 24),
+    ("norm", "32"): (8, 4, 8),
+    ("frozen", "32"): (0, 0, 0),
+    ("full", "mixed"): (8, 2, 24),
+    ("norm", "mixed"): (8, 2, 8),
+    ("frozen", "mixed"): (0, 0, 0),
+    ("full", "true"): (4, 2, 20),
+    ("norm", "true"): (4, 2, 4),
+    ("frozen", "true"): (0, -2, 0),
 }
 
 
@@ -254,7 +272,7 @@ def bert_activations(
     """
     tokens = batch * length
     key = _block_key(peft)
-    c_d, c_ff, c_scores, c_tok, c_rank = BERT_BLOCK[key, mode]
+    c_d, c_ff, c_scores, c_tok, c_rank, c_weight = BERT_BLOCK[key, mode]
     below = (
         "full"
         if peft == "full"
@@ -262,7 +280,10 @@ def bert_activations(
         if trains_biases(peft) or trains_norms(peft)
         else "frozen"
     )
-    o_d, o_tok = BERT_OUTSIDE[below, mode]
+    o_e, o_d, o_tok = BERT_OUTSIDE[below, mode]
+    if below == "full":
+        o_e += (4 if mode == "32" else 2) if a.embedding != a.d else 0
+        o_tok += 8 if a.positions_from_ids else 0
     if device == "cuda":
         # no L x L tensors; one fp32 log-sum-exp per row and head
         fused_block, fused_first = BERT_FUSED_ATTENTION[key]
@@ -275,7 +296,9 @@ def bert_activations(
         outside_fused = 0
     block = tokens * (c_d * a.d + c_ff * a.d_ff + c_tok + c_rank * lora_rank)
     block += c_scores * batch * a.heads * length**2
-    outside = tokens * (o_d * a.embedding + o_tok) + 4 * batch * a.d
+    block += c_weight * (4 * a.d * a.d + 2 * a.d * a.d_ff)
+    outside = tokens * (o_e * a.embedding + o_d * a.d + o_tok)
+    outside += (4 if mode == "32" else 2) * batch * a.d if a.pooler else 0
     outside += outside_fused
     return block, outside
 

@@ -169,14 +169,16 @@ def report(
             "checkpointing" if args.checkpointing else "no checkpointing",
             f"precision {args.precision}",
             f"{args.seq_len} tokens",
+            f"batch {args.batch}",
         ]
         + ([f"LoRA rank {args.lora_rank}"] if "lora" in args.peft else [])
     )
     verdict = "fits" if fits else "does not fit"
     lines = [
-        f"{args.model}: {settings}",
-        f"Batch {args.batch} {verdict} on a {args.gpu}: {estimate.total_gib:.2f} GiB "
-        f"of {budget:.2f} GiB usable.",
+        args.model,
+        settings,
+        f"It {verdict} on a {args.gpu}: {estimate.total_gib:.2f} GiB of the "
+        f"{budget:.2f} GiB usable.",
         (
             f"The largest batch that fits: {largest}."
             if largest

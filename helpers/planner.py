@@ -295,7 +295,7 @@ def estimate_training_memory(
     # (score_gradients), and the gradient of the hidden state (twice with checkpointing:
     # in and out of a block)
     backward_transient = score_gradients(
-        a, mode, batch_size, seq_len, device
+        a, batch_size, seq_len, device
     ) + size * tokens * a.d * (2 if gradient_checkpointing else 1)
     # AdamW's temporaries (see "The optimizer step" in the docstring): on CUDA the foreach
     # path's sqrt(exp_avg_sq) of AutoGluon's largest parameter group; on a CPU the
