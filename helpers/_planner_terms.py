@@ -18,12 +18,26 @@ from __future__ import annotations
 
 from ._architecture import (
     Architecture,
+    adapted_layers,
     adapter,
     parameter_tensors,
     trains_biases,
     trains_norms,
 )
 from .gpus import GPU_SPECS
+
+
+def _matrices(a: Architecture, peft: str, lora_rank: int) -> int:
+    """Weights of one block's matrix products, LoRA's among them: what mixed precision
+    keeps 16-bit copies of."""
+    if a.family == "t5":
+        matrices = 4 * a.d * a.inner + (3 if a.gated else 2) * a.d * a.d_ff
+    else:
+        matrices = 4 * a.d * a.d + 2 * a.d * a.d_ff
+    if adapter(peft) in {"lora", "ia3_lora"}:
+        layers = adapted_layers(a)
+        matrices += lora_rank * sum(n_in + n_out for n_in, n_out in layers)
+    return matrices
 
 
 def _block_key(peft: str) -> str:
@@ -47,7 +61,10 @@ T5_BLOCK = {
     ("lora", "32"): (20, 16, 28, 12, 8, 16, 0),
     ("ia3_lora", "32"): (24, 28, 28, 12, 8, 16, 0),
     ("full", "mixed"): (30, 8, 16, 8, 8, 0, 2),
+    ("none", "mixed"): (12, 6, 14, 8, 8, 0, 2),
     ("ia3", "mixed"): (16, 12, 14, 8, 8, 0, 2),
+    ("lora", "mixed"): (18, 8, 14, 8, 8, 8, 2),
+    ("ia3_lora", "mixed"): (22, 14, 14, 8, 8, 8, 2),
     ("full", "true"): (24, 8, 16, 8, 8, 0, 0),
     ("none", "true"): (16, 6, 14, 8, 8, 0, 0),
     ("ia3", "true"): (18, 12, 14, 8, 8, 0, 0),
@@ -68,7 +85,10 @@ T5_OUTSIDE = {
     ("lora", "32"): (12, 0, 0, 0),
     ("ia3_lora", "32"): (12, 0, 0, 0),
     ("full", "mixed"): (16, 12, 0, 0),
+    ("none", "mixed"): (8, 0, -8, -4),
     ("ia3", "mixed"): (8, 0, 0, 0),
+    ("lora", "mixed"): (3, 0, 0, 0),
+    ("ia3_lora", "mixed"): (3, 0, 0, 0),
     ("full", "true"): (14, 12, 0, 0),
     ("none", "true"): (6, 0, -4, -2),
     ("ia3", "true"): (6, 0, 0, 0),
@@ -124,7 +144,6 @@ def t5_activations(
     c_d, c_inner, c_ff, c_scores, c_tok, c_rank, c_weight = T5_BLOCK[
         _block_key(peft), mode
     ]
-    matrices = 4 * a.d * a.inner + (3 if a.gated else 2) * a.d * a.d_ff
     block = tokens * (
         c_d * a.d
         + c_inner * a.inner
@@ -132,7 +151,8 @@ def t5_activations(
         + c_tok
         + c_rank * lora_rank
     )
-    block += c_scores * batch * a.heads * length**2 + c_weight * matrices
+    block += c_scores * batch * a.heads * length**2
+    block += c_weight * _matrices(a, peft, lora_rank)
     o_d, o_tok, o_inner, o_scores = T5_OUTSIDE[_block_key(peft), mode]
     outside = tokens * (o_d * a.d + o_tok + o_inner * a.inner)
     outside += o_scores * batch * a.heads * length**2
@@ -218,6 +238,10 @@ BERT_BLOCK = {
     ("lora", "32"): (32, 4, 12, 16, 8, 0),
     ("ia3_lora", "32"): (40, 4, 12, 16, 8, 0),
     ("full", "mixed"): (34, 4, 12, 16, 0, 2),
+    ("none", "mixed"): (24, 2, 12, 16, 0, 2),
+    ("ia3", "mixed"): (28, 2, 12, 16, 0, 2),
+    ("lora", "mixed"): (28, 2, 12, 16, 4, 2),
+    ("ia3_lora", "mixed"): (32, 2, 12, 16, 4, 2),
     ("full", "true"): (26, 4, 12, 8, 0, 0),
     ("none", "true"): (20, 2, 12, 8, 0, 0),
     ("ia3", "true"): (24, 2, 12, 8, 0, 0),
@@ -247,7 +271,7 @@ BERT_OUTSIDE = {
     ("frozen", "32"): (0, 0, 0),
     ("full", "mixed"): (8, 2, 24),
     ("norm", "mixed"): (8, 2, 8),
-    ("frozen", "mixed"): (0, 0, 0),
+    ("frozen", "mixed"): (0, -8, 0),
     ("full", "true"): (4, 2, 20),
     ("norm", "true"): (4, 2, 4),
     ("frozen", "true"): (0, -2, 0),
@@ -296,7 +320,7 @@ def bert_activations(
         outside_fused = 0
     block = tokens * (c_d * a.d + c_ff * a.d_ff + c_tok + c_rank * lora_rank)
     block += c_scores * batch * a.heads * length**2
-    block += c_weight * (4 * a.d * a.d + 2 * a.d * a.d_ff)
+    block += c_weight * _matrices(a, peft, lora_rank)
     outside = tokens * (o_e * a.embedding + o_d * a.d + o_tok)
     outside += (4 if mode == "32" else 2) * batch * a.d if a.pooler else 0
     outside += outside_fused
