@@ -105,13 +105,24 @@ def saved_activations(
     length: int,
     device: str,
     lora_rank: int,
+    checkpointing: bool = False,
 ) -> tuple[int, int]:
-    """Bytes saved for the backward pass by one block of ``a``, and outside the blocks."""
+    """Bytes saved for the backward pass by one block of ``a``, and outside the blocks.
+
+    With gradient ``checkpointing``, transformers' ``gradient_checkpointing_enable`` calls
+    ``enable_input_require_grads`` (``modeling_utils.py``): the word embeddings' output
+    requires a gradient, so DeBERTa's and BERT's embeddings keep for the backward pass
+    what they keep when their layer norm trains, whatever the method (AutoGluon feeds
+    T5's encoder its embeddings itself, through a layer of its own)."""
     if a.family == "t5":
         return t5_activations(a, peft, mode, batch, length, lora_rank)
     if a.family == "deberta-v2":
-        return deberta_activations(a, peft, batch, length, lora_rank)
-    return bert_activations(a, peft, mode, batch, length, device, lora_rank)
+        return deberta_activations(
+            a, peft, batch, length, lora_rank, checkpointing
+        )
+    return bert_activations(
+        a, peft, mode, batch, length, device, lora_rank, checkpointing
+    )
 
 
 def score_gradients(
@@ -186,7 +197,12 @@ DEBERTA_POSITIONS = {
 
 
 def deberta_activations(
-    a: Architecture, peft: str, batch: int, length: int, lora_rank: int
+    a: Architecture,
+    peft: str,
+    batch: int,
+    length: int,
+    lora_rank: int,
+    checkpointing: bool = False,
 ) -> tuple[int, int]:
     """Bytes saved by one DeBERTa-v3 block (fp32), and outside the blocks.
 
@@ -212,7 +228,7 @@ def deberta_activations(
     )
     if key in {"lora", "ia3_lora"}:
         block += 4 * span * lora_rank
-    if not biases:
+    if not (biases or checkpointing):
         # nothing below the first block trains: the embeddings keep nothing, and the
         # first block one projection of the position embeddings fewer
         return block, -4 * batch * span * a.d
@@ -286,8 +302,10 @@ def bert_activations(
     length: int,
     device: str,
     lora_rank: int,
+    checkpointing: bool = False,
 ) -> tuple[int, int]:
-    """Bytes saved by one block of the BERT family, and outside the blocks.
+    """Bytes saved by one block of the BERT family, and outside the blocks (with
+    ``checkpointing``, see :func:`saved_activations`).
 
     On CUDA, ``scaled_dot_product_attention`` runs a fused kernel (memory-efficient
     attention: it supports the padding mask and dropout) that keeps q, k, v, its output
@@ -301,7 +319,7 @@ def bert_activations(
         "full"
         if peft == "full"
         else "norm"
-        if trains_biases(peft) or trains_norms(peft)
+        if trains_biases(peft) or trains_norms(peft) or checkpointing
         else "frozen"
     )
     o_e, o_d, o_tok = BERT_OUTSIDE[below, mode]

@@ -284,7 +284,14 @@ def estimate_training_memory(
     # bytes per number of weights, gradients, AdamW moments and hidden states
     size = 2 if mode == "true" else 4
     block, outside = saved_activations(
-        a, peft, mode, batch_size, seq_len, device, lora_rank
+        a,
+        peft,
+        mode,
+        batch_size,
+        seq_len,
+        device,
+        lora_rank,
+        gradient_checkpointing,
     )
     if gradient_checkpointing:
         # each block keeps only its input; the backward pass recomputes one block at a time

@@ -18,8 +18,6 @@ from helpers._planner_terms import saved_activations
 from helpers.planner import precision_mode
 from helpers.steps import build_autogluon_text_model
 
-import statistics
-
 import pytest
 
 from tests.test_planner import (
@@ -172,7 +170,6 @@ def test_activations_count_the_saved_tensors(
 STEP_CASES = [
     ("bert", "full", False, "32"),
     ("bert", "full", True, "32"),
-    ("bert", "lora", False, "32"),
     ("bert", "lora", True, "32"),
     ("bert", "ia3_bias", True, "32"),
     ("bert", "bit_fit", False, "32"),
@@ -184,9 +181,8 @@ STEP_CASES = [
     ("t5", "bit_fit", True, "32"),
     ("t5", "ia3_lora_bias", False, "bf16-true"),
     ("deberta-v2", "lora", False, "32"),
-    ("deberta-v2", "norm_fit", True, "32"),
+    ("deberta-v2", "ia3", True, "32"),
 ]
-ERRORS: dict[tuple, float] = {}
 
 
 @pytest.mark.parametrize(
@@ -218,24 +214,7 @@ def test_estimate_within_ten_percent_of_a_measured_step(
         precision=precision,
         lora_rank=4,
     ).total_gib
-    ERRORS[family, peft, checkpointing, precision] = (
-        predicted / measured.tensor_peak_gib - 1
-    )
     assert predicted == pytest.approx(measured.tensor_peak_gib, rel=0.10)
-
-
-def test_errors_summary():
-    """Worst and median error of the steps above (printed with ``pytest -s``)."""
-    if not ERRORS:
-        pytest.skip("no step measured in this run")
-    errors = [abs(e) for e in ERRORS.values()]
-    for case, error in ERRORS.items():
-        print(f"{' '.join(map(str, case)):<40} {error:+.1%}")
-    print(
-        f"worst {max(errors):.1%}, median {statistics.median(errors):.1%} "
-        f"over {len(errors)} steps"
-    )
-    assert max(errors) < 0.10
 
 
 def test_the_books_baseline_is_plannable():
