@@ -168,11 +168,9 @@ def test_activations_count_the_saved_tensors(
 # (family, method, checkpointing, precision): the methods of each class, the BERT
 # family's members, the book's baseline's family with LoRA, 16-bit weights
 STEP_CASES = [
-    ("bert", "full", False, "32"),
     ("bert", "full", True, "32"),
     ("bert", "lora", True, "32"),
     ("bert", "ia3_bias", True, "32"),
-    ("bert", "bit_fit", False, "32"),
     ("bert", "Ia3_lora_norm", False, "32"),
     ("bert", "lora", True, "bf16-true"),
     ("electra", "full", False, "32"),
