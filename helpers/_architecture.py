@@ -47,8 +47,6 @@ def adapter(peft: str) -> str:
     tests substrings in this order: "ia3_lora", "conv_lora", "ia3", "lora". So
     ``"Ia3_lora_norm"``, with its capital letter, gets LoRA alone.
     """
-    if peft == "full" or peft not in PEFT_METHODS[1:]:
-        return "none"
     for name in ("ia3_lora", "ia3", "lora"):
         if name in peft:
             return name

@@ -129,8 +129,9 @@ def published_config(
     Raises
     ------
     ValueError
-        For another name.
+        For another name (the error lists the known ones).
     """
+    require_choice(name, "model name", PUBLISHED_NAMES)
     if name == MDEBERTA_V3_BASE_NAME:
         config = SimpleNamespace(model_type="deberta-v2", **MDEBERTA_V3_BASE)
         if num_layers:
@@ -145,7 +146,6 @@ def published_config(
         if num_layers:
             config.num_hidden_layers = num_layers
         return config
-    check_flan_t5_name(name)
     config = SimpleNamespace(
         model_type="t5", **T5_COMMON, **FLAN_T5_CONFIGS[name]
     )

@@ -471,7 +471,7 @@ def test_will_it_fit():
                 peft="full",
                 gradient_checkpointing=False,
             ),
-            "unknown FLAN-T5 size",
+            "unknown model name .*intfloat/multilingual-e5-small",
         ),
         (
             lambda: helpers.estimate_training_memory(
