@@ -3,7 +3,10 @@ the backward pass, and what CUDA's caching allocator and cuBLAS add on a GPU.
 
 The activation coefficients are bytes per element, counted from the tensors that the
 forward pass of AutoGluon's encoders saves for backward, for each kind of adapter
-(``tests/test_planner.py`` recounts them with ``torch.autograd.graph.saved_tensors_hooks``).
+(``tests/test_planner.py`` and ``tests/test_planner_methods.py`` recount them with
+``torch.autograd.graph.saved_tensors_hooks``). Outside the blocks under mixed precision
+they are rounded: the tests check the blocks there, and measure fp32 and true 16-bit
+steps.
 What a method trains decides what is kept: a trained weight needs its layer's input, a
 frozen one none; a gradient that must reach a trained parameter below a layer needs that
 layer's saved tensors (a layer norm's input and statistics, a GELU's input, a dropout's
