@@ -94,6 +94,24 @@ MULTILINGUAL_E5_SMALL: dict[str, int] = {
 }
 
 
+#: The rest of intfloat/multilingual-e5-small's published config.json: its whole
+#: vocabulary (XLM-RoBERTa's), positions and token types.
+MULTILINGUAL_E5_SMALL_REST: dict[str, int] = {
+    "vocab_size": 250037,
+    "max_position_embeddings": 512,
+    "type_vocab_size": 2,
+}
+
+MULTILINGUAL_E5_SMALL_NAME = "intfloat/multilingual-e5-small"
+
+#: The names :func:`published_config` knows.
+PUBLISHED_NAMES: tuple[str, ...] = (
+    *FLAN_T5_CONFIGS,
+    MDEBERTA_V3_BASE_NAME,
+    MULTILINGUAL_E5_SMALL_NAME,
+)
+
+
 def check_flan_t5_name(name: str) -> None:
     """Raise ``ValueError`` unless ``name`` is one of :data:`FLAN_T5_CONFIGS`
     (``TypeError`` for what is not a string)."""
@@ -103,21 +121,31 @@ def check_flan_t5_name(name: str) -> None:
 def published_config(
     name: str, num_layers: int | None = None
 ) -> SimpleNamespace:
-    """The published configuration of ``name`` (a FLAN-T5 size or mDeBERTa-v3-base) as
-    attributes, as a transformers config has them; ``num_layers`` keeps only that many
-    blocks, every other dimension as published.
+    """The published configuration of ``name`` (one of :data:`PUBLISHED_NAMES`: a FLAN-T5
+    size, mDeBERTa-v3-base or multilingual-e5-small) as attributes, as a transformers
+    config has them; ``num_layers`` keeps only that many blocks, every other dimension as
+    published.
 
     Raises
     ------
     ValueError
-        For another name.
+        For another name (the error lists the known ones).
     """
+    require_choice(name, "model name", PUBLISHED_NAMES)
     if name == MDEBERTA_V3_BASE_NAME:
         config = SimpleNamespace(model_type="deberta-v2", **MDEBERTA_V3_BASE)
         if num_layers:
             config.num_hidden_layers = num_layers
         return config
-    check_flan_t5_name(name)
+    if name == MULTILINGUAL_E5_SMALL_NAME:
+        config = SimpleNamespace(
+            model_type="bert",
+            **MULTILINGUAL_E5_SMALL,
+            **MULTILINGUAL_E5_SMALL_REST,
+        )
+        if num_layers:
+            config.num_hidden_layers = num_layers
+        return config
     config = SimpleNamespace(
         model_type="t5", **T5_COMMON, **FLAN_T5_CONFIGS[name]
     )

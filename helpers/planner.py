@@ -1,7 +1,9 @@
 """Will it fit? An analytic model of the memory that training AutoGluon's text model takes.
 
-It knows the T5 family (FLAN-T5's encoder, as AutoGluon trains it) and DeBERTa-v3
-(mDeBERTa-v3-base, the book's multilingual baseline).
+It knows the T5 family (FLAN-T5's encoder, as AutoGluon trains it), DeBERTa-v3
+(mDeBERTa-v3-base, the ``full`` profile's baseline) and the BERT family (BERT, RoBERTa,
+XLM-RoBERTa, ELECTRA; multilingual-e5-small, the ``tiny`` profile's baseline), each with
+every finetuning method AutoGluon offers for text (:data:`PEFT_METHODS`).
 
 The model counts tensors, the way ``torch.cuda.max_memory_allocated`` does: the weights,
 then the gradients and AdamW's two moments of the trainable parameters, then the
@@ -26,15 +28,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._architecture import (  # PEFT_METHODS, parameter_counts: public here
+    LORA_RANK,
     PEFT_METHODS,  # noqa: F401
     architecture,
+    check_lora_rank,
     check_peft,
     fsdp_units,
     largest_optimizer_group,
     parameter_counts,
 )
 from ._configs import published_config
-from ._planner_terms import cuda_terms, deberta_activations, t5_activations
+from ._planner_terms import cuda_terms, saved_activations, score_gradients
 from .gpus import GIB, GPU_SPECS, usable_gpu_gib
 
 #: Precisions (Lightning's names, AutoGluon's ``env.precision``). Mixed precision keeps fp32
@@ -162,6 +166,7 @@ def estimate_training_memory(
     strategy: str = "ddp",
     gpu: str | None = None,
     gradients_kept: bool = True,
+    lora_rank: int = LORA_RANK,
 ) -> MemoryEstimate:
     """Estimated tensor memory of one training step of AutoGluon's text model, term by term.
 
@@ -216,10 +221,10 @@ def estimate_training_memory(
     ----------
     config
         A transformers config of the T5 family (``helpers.flan_t5_config(name)`` gives
-        FLAN-T5's) or of DeBERTa-v3 (``helpers.mdeberta_v3_base_config()``).
+        FLAN-T5's), of DeBERTa-v3 (``helpers.mdeberta_v3_base_config()``) or of the BERT
+        family (``bert``, ``roberta``, ``xlm-roberta``, ``electra``).
     peft
-        ``"full"`` for full finetuning, or one of :data:`PEFT_METHODS` (DeBERTa:
-        ``"full"`` or ``"ia3_bias"``).
+        ``"full"`` for full finetuning, or another of :data:`PEFT_METHODS`.
     gradient_checkpointing, batch_size, seq_len
         As in AutoGluon's hyperparameters (``seq_len`` is ``model.hf_text.max_text_len``).
     precision
@@ -237,19 +242,24 @@ def estimate_training_memory(
         Whether the gradients of the previous micro-batch are alive through the forward
         and backward pass, as in AutoGluon's fit (the default), or zeroed after the
         optimizer step.
+    lora_rank
+        LoRA's rank (AutoGluon's ``optim.lora.r``, 8 by default), for the methods that
+        add LoRA.
 
     Raises
     ------
     ValueError
         For a config of another architecture, an unknown method, precision or strategy
-        (16-bit precision and FSDP for DeBERTa), or sizes below 1.
+        (16-bit precision for DeBERTa, FSDP for DeBERTa and BERT), or sizes below 1.
     """
     a = architecture(config)
     check_peft(peft, a)
+    check_lora_rank(lora_rank)
     check_precision(precision)
-    if precision != "32" and a.family != "t5":
+    if precision != "32" and a.family == "deberta-v2":
         raise ValueError(
-            f"16-bit precision is modelled for the T5 family only; use precision='32' for {a.family}"
+            "16-bit precision is modelled for the T5 and BERT families only; use "
+            f"precision='32' for {a.family}"
         )
     if batch_size < 1 or seq_len < 1:
         raise ValueError(
@@ -266,37 +276,39 @@ def estimate_training_memory(
         raise ValueError(
             f"FSDP is modelled for the T5 family only; use strategy='ddp' for {a.family}"
         )
-    total, trainable, largest = parameter_counts(config, peft)
+    total, trainable, largest = parameter_counts(
+        config, peft, lora_rank=lora_rank
+    )
     tokens = batch_size * seq_len
-    scores = batch_size * a.heads * seq_len**2
     mode = precision_mode(precision)
     # bytes per number of weights, gradients, AdamW moments and hidden states
     size = 2 if mode == "true" else 4
-    if a.family == "t5":
-        block, outside = t5_activations(a, peft, mode, batch_size, seq_len)
-        score_gradients = 8 * scores
-    else:
-        block, outside = deberta_activations(a, peft, batch_size, seq_len)
-        score_gradients = (
-            8 * scores + 8 * batch_size * a.heads * seq_len * 2 * a.buckets
-        )
+    block, outside = saved_activations(
+        a,
+        peft,
+        mode,
+        batch_size,
+        seq_len,
+        device,
+        lora_rank,
+        gradient_checkpointing,
+    )
     if gradient_checkpointing:
         # each block keeps only its input; the backward pass recomputes one block at a time
         activations = a.layers * size * tokens * a.d + block + outside
     else:
         activations = a.layers * block + outside
     # in a block's backward pass: gradients of the attention scores and of their softmax
-    # (and, in DeBERTa, of the position scores),
-    # and the gradient of the hidden state (twice with checkpointing: in and out of a block).
-    # The score gradients stay fp32-sized in 16 bits too: T5 takes its softmax in fp32.
-    backward_transient = score_gradients + size * tokens * a.d * (
-        2 if gradient_checkpointing else 1
-    )
+    # (score_gradients), and the gradient of the hidden state (twice with checkpointing:
+    # in and out of a block)
+    backward_transient = score_gradients(
+        a, batch_size, seq_len, device
+    ) + size * tokens * a.d * (2 if gradient_checkpointing else 1)
     # AdamW's temporaries (see "The optimizer step" in the docstring): on CUDA the foreach
     # path's sqrt(exp_avg_sq) of AutoGluon's largest parameter group; on a CPU the
     # single-tensor loop's two temporaries of the largest trainable tensor
     step_transient = (
-        size * largest_optimizer_group(a, peft)
+        size * largest_optimizer_group(a, peft, lora_rank)
         if device == "cuda"
         else 2 * size * largest
     )
@@ -304,7 +316,9 @@ def estimate_training_memory(
     def at(phase: str, transient: float, parallel: float, shards: int = 1):
         """The estimate if memory peaks at ``phase``, the states divided in ``shards``."""
         cuda = (
-            cuda_terms(a, peft, size, gpu, shards) if device == "cuda" else 0
+            cuda_terms(a, peft, size, gpu, shards, lora_rank)
+            if device == "cuda"
+            else 0
         )
         return MemoryEstimate(
             weights_gib=size * total / shards / GIB,
@@ -319,7 +333,7 @@ def estimate_training_memory(
         )
 
     if gpus > 1 and strategy == "fsdp":
-        block, rest, rest_trainable = fsdp_units(a, peft)
+        block, rest, rest_trainable = fsdp_units(a, peft, lora_rank)
         phases = (
             at("forward", 0, 2 * size * (rest + block), gpus),
             at(
@@ -352,14 +366,16 @@ def will_it_fit(
     gpus: int = 1,
     strategy: str = "ddp",
     max_batch_size: int = 4096,
+    lora_rank: int = LORA_RANK,
 ) -> int:
     """The largest batch size whose estimated training step fits ``gpu``; 0 if none does.
 
     With ``gpus`` > 1 (``strategy`` as for :func:`estimate_training_memory`) it is the
     batch per GPU.
 
-    ``config_or_name`` is a config as for :func:`estimate_training_memory`, a FLAN-T5 name
-    (``"google/flan-t5-xl"``) or ``"microsoft/mdeberta-v3-base"``.
+    ``config_or_name`` is a config as for :func:`estimate_training_memory`, or the name of
+    a published configuration the planner knows: a FLAN-T5 name (``"google/flan-t5-xl"``),
+    ``"microsoft/mdeberta-v3-base"`` or ``"intfloat/multilingual-e5-small"``.
     :func:`estimate_training_memory` on CUDA, for ``gpu``, must fit
     :func:`helpers.usable_gpu_gib` of ``gpu``: what CUDA reports of its memory, less the
     CUDA context and the allocator's slack.
@@ -383,6 +399,7 @@ def will_it_fit(
             gpus=gpus,
             strategy=strategy,
             gpu=gpu,
+            lora_rank=lora_rank,
         )
         return estimate.total_gib <= budget
 

@@ -46,7 +46,12 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             | {"adapters", "peers", "_measure"}
         ),
     ),
-    ("on top", frozenset({"plots", "_fill_mirror"})),
+    (
+        "on top",
+        frozenset(
+            {"plots", "_fill_mirror", "will_it_fit", "_will_it_fit_cli"}
+        ),
+    ),
 )
 HEAVY = {
     "torch",

@@ -72,7 +72,7 @@ def test_deberta_parameter_counts_and_activations_match(tmp_path, peft):
     _assert_counts_match(config, folder, peft)
     batch, length = 4, 64
     block, outside = deberta_activations(
-        architecture(config), peft, batch, length
+        architecture(config), peft, batch, length, 8
     )
     # all but three 4-byte scalars per block (attention scale factors)
     assert (
@@ -109,20 +109,32 @@ def _assert_counts_match(config, folder: str, peft) -> None:
 
 
 def _saved_bytes(
-    folder: str, peft, batch: int, length: int, precision: str = "32"
+    folder: str,
+    peft,
+    batch: int,
+    length: int,
+    precision: str = "32",
+    overrides: dict | None = None,
 ) -> int:
-    """Bytes of the tensors (not parameters) the forward pass saves for backward, each storage
-    once: in fp32, under bf16 autocast ("bf16-mixed") or in a bf16 model ("bf16-true")."""
+    """Bytes of the tensors (not parameters or buffers) the forward pass saves for backward, each storage
+    once: in fp32, under bf16 autocast ("bf16-mixed") or in a bf16 model ("bf16-true"),
+    with further AutoGluon hyperparameters ``overrides``."""
     import torch
 
     torch.manual_seed(0)
     model, _ = build_autogluon_text_model(
-        folder, peft=peft, gradient_checkpointing=False, pretrained=False
+        folder,
+        peft=peft,
+        gradient_checkpointing=False,
+        pretrained=False,
+        overrides=overrides,
     )
     model.train()
     if precision == "bf16-true":
         model.to(torch.bfloat16)
-    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    # parameters and buffers (such as BERT's position ids) exist before the step
+    existing = [*model.parameters(), *model.buffers()]
+    params = {t.untyped_storage().data_ptr() for t in existing}
     saved: dict[int, int] = {}
 
     def pack(tensor):
@@ -165,9 +177,8 @@ def test_block_coefficients_count_the_saved_tensors(
         one, peft, batch, length, precision
     )
     mode = precision_mode(precision)
-    c_d, c_inner, c_ff, c_scores, c_tok, c_weight = T5_BLOCK[
-        peft == "full", mode
-    ]
+    key = "full" if peft == "full" else "ia3"
+    c_d, c_inner, c_ff, c_scores, c_tok, _, c_weight = T5_BLOCK[key, mode]
     tokens, inner = batch * length, heads * d_kv
     expected = (
         tokens * (c_d * d + c_inner * inner + c_ff * d_ff + c_tok)
@@ -178,7 +189,7 @@ def test_block_coefficients_count_the_saved_tensors(
     if (
         mode != "mixed"
     ):  # outside the blocks: embedding, final norm, head, position buckets
-        o_d, o_tok = T5_OUTSIDE[peft == "full", mode]
+        o_d, o_tok, _, _ = T5_OUTSIDE[key, mode]
         outside = _saved_bytes(one, peft, batch, length, precision) - block
         assert outside == tokens * (o_d * d + o_tok) + 8 * length**2
 
@@ -460,22 +471,22 @@ def test_will_it_fit():
                 peft="full",
                 gradient_checkpointing=False,
             ),
-            "unknown FLAN-T5 size",
+            "unknown model name .*intfloat/multilingual-e5-small",
         ),
         (
             lambda: helpers.estimate_training_memory(
-                XL, peft="lora", gradient_checkpointing=False, batch_size=1
+                XL, peft="lora2", gradient_checkpointing=False, batch_size=1
             ),
-            "no memory model for peft='lora' on t5",
+            "no memory model for peft='lora2' on t5",
         ),
         (
             lambda: helpers.will_it_fit(
                 "microsoft/mdeberta-v3-base",
                 "T4",
-                peft="ia3",
+                peft="IA3",
                 gradient_checkpointing=False,
             ),
-            "peft='ia3' on deberta-v2",
+            "peft='IA3' on deberta-v2",
         ),
         (
             lambda: helpers.will_it_fit(
@@ -485,7 +496,7 @@ def test_will_it_fit():
                 gradient_checkpointing=False,
                 precision="bf16-mixed",
             ),
-            "T5 family only",
+            "T5 and BERT families only",
         ),
         (
             lambda: helpers.estimate_training_memory(
@@ -554,12 +565,19 @@ def test_bad_input_is_refused_clearly(call, message):
         call()
 
 
-def test_non_t5_config_is_refused():
-    from transformers import BertConfig
+def test_unknown_architectures_are_refused():
+    from transformers import BertConfig, GPT2Config
 
-    with pytest.raises(ValueError, match="model_type 'bert'"):
+    with pytest.raises(ValueError, match="bert, roberta.*model_type 'gpt2'"):
         helpers.estimate_training_memory(
-            BertConfig(),
+            GPT2Config(),
+            peft="full",
+            gradient_checkpointing=False,
+            batch_size=1,
+        )
+    with pytest.raises(ValueError, match="'relative_key'"):
+        helpers.estimate_training_memory(
+            BertConfig(position_embedding_type="relative_key"),
             peft="full",
             gradient_checkpointing=False,
             batch_size=1,
