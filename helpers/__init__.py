@@ -61,6 +61,7 @@ from .models import (
     architecture_folder,
     flan_t5_config,
     mdeberta_v3_base_config,
+    multilingual_e5_small_config,
 )
 from .needs import GPUTooSmallError, check_gpu
 from .parameters import count_parameters, trainable_parameter_table
@@ -119,7 +120,8 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     ),
     "05_will_it_fit": (
         "estimate_training_memory", "MemoryEstimate", "will_it_fit",
-        "GPU_RESERVE_GIB", "mdeberta_v3_base_config", "plot_predicted_vs_measured",
+        "GPU_RESERVE_GIB", "mdeberta_v3_base_config", "multilingual_e5_small_config",
+        "plot_predicted_vs_measured",
         "this_gpu", "gpu_runs", "GPURun", "estimator_errors",
         "plot_estimator_errors",
     ),

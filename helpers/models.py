@@ -16,7 +16,8 @@ from ._checks import require_count
 from ._configs import (
     FLAN_T5_CONFIGS,
     MDEBERTA_V3_BASE,
-    MULTILINGUAL_E5_SMALL,  # noqa: F401 (the workshop guide reads it here)
+    MULTILINGUAL_E5_SMALL,  # the workshop guide reads it here too
+    MULTILINGUAL_E5_SMALL_REST,
     T5_COMMON,
     check_flan_t5_name,
 )
@@ -80,6 +81,29 @@ def mdeberta_v3_base_config(num_layers: int | None = None):
             **({"num_hidden_layers": num_layers} if num_layers else {}),
         }
     )
+
+
+def multilingual_e5_small_config(num_layers: int | None = None):
+    """A ``transformers.BertConfig`` equal to the published one of multilingual-e5-small
+    (offline): the baseline of chapters 1 and 2 in the ``tiny`` profile, with its whole
+    vocabulary (the ``tiny`` profile's copy keeps a trimmed one).
+
+    ``num_layers`` keeps only that many blocks, every other dimension as published.
+
+    Raises
+    ------
+    ValueError
+        If ``num_layers`` is below 1.
+    TypeError
+        If ``num_layers`` is not a whole number.
+    """
+    from transformers import BertConfig
+
+    _check_num_layers(num_layers)
+    sizes = {**MULTILINGUAL_E5_SMALL, **MULTILINGUAL_E5_SMALL_REST}
+    if num_layers:
+        sizes["num_hidden_layers"] = num_layers
+    return BertConfig(**sizes)
 
 
 def architecture_folder(name: str, num_layers: int | None = None) -> Path:
