@@ -196,9 +196,8 @@ def _book_settings() -> set[int]:
         found |= integers(fields.pop("shootout").values())
         found |= integers(fields.values())
         found |= integers(v for v in fields.values() if isinstance(v, tuple))
-    for name in [*_configs.FLAN_T5_CONFIGS, _configs.MDEBERTA_V3_BASE_NAME]:
+    for name in _configs.PUBLISHED_NAMES:
         found |= integers(vars(_configs.published_config(name)).values())
-    found |= integers(_configs.MULTILINGUAL_E5_SMALL.values())
     found |= {spec.nvidia_smi_mib for spec in gpus.GPU_SPECS.values()}
     return found | integers(_e5_small.COMMON_PIECES.values())
 

@@ -212,15 +212,25 @@ def test_generate_reviews_rejects_fewer_than_two_rows(n_train, n_test):
 
 
 def test_generated_reviews_are_pinned():
-    """The same reviews as before the phrases moved to a data file, byte for byte."""
+    """The same reviews, byte for byte, on every machine: per set, the first 16 hex
+    digits of the SHA-256 of its CSV. English and Japanese are as they were before the
+    phrases moved to a data file; German and French changed once since, when their
+    products took articles that agree with them ("Der Artikel (Kamera)", not "Der
+    Kamera"; "Le produit (appareil photo)", not "Le appareil photo")."""
     frames = generate_reviews(n_train=64, n_test=32, seed=123)
-    digest = hashlib.sha256()
-    for key, frame in frames.items():
-        digest.update(f"{key}\n".encode())
-        digest.update(frame.to_csv(index=False).encode())
-    assert digest.hexdigest() == (
-        "5f07dfc89a6c7a470944e18699ad1d7d51f0488a5e00779a6df44cc75b58df97"
-    )
+    digests = {
+        key: hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()[
+            :16
+        ]
+        for key, frame in frames.items()
+    }
+    assert digests == {
+        "en_train": "51922e4306670007",
+        "en_test": "a86ede1bfbcfb835",
+        "de_test": "97e34c436d5c0d3a",
+        "fr_test": "25432e6b234c2c6a",
+        "jp_test": "d3bfe87f3e67b9d3",
+    }
 
 
 def test_phrases_ship_in_the_package_with_one_code_per_language():
