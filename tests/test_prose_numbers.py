@@ -173,6 +173,7 @@ CITED_INTEGERS = {
     ("04", "25"): "LoRA's epochs, RoBERTa-base (Hu et al., 2021, Table 9)",
     ("06", "193 million"): "one XXL block: 4 x 4,096^2 + 3 x 4,096 x 10,240",
     ("06", "65,504"): "fp16's largest value (IEEE 754 half precision)",
+    ("02", "95%"): "the intervals' level: level=0.95 in helpers.evaluation",
 }
 
 
