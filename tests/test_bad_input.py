@@ -161,6 +161,7 @@ TABLE: list[tuple[str, str, Call, type[BaseException], tuple[str, ...]]] = [
     ("flan_t5_config", "no name", lambda r: helpers.flan_t5_config(None), TypeError, ("got None", "google/flan-t5-xl")),
     ("flan_t5_config", "0 blocks", lambda r: helpers.flan_t5_config(XL, 0), ValueError, ("num_layers", "at least 1; got 0")),
     ("flan_t5_config", "a fraction of blocks", lambda r: helpers.flan_t5_config(XL, 2.5), TypeError, ("whole number", "got 2.5")),
+    ("multilingual_e5_small_config", "no blocks", lambda r: helpers.multilingual_e5_small_config(0), ValueError, ("num_layers", "at least 1; got 0")),
     ("mdeberta_v3_base_config", "negative blocks", lambda r: helpers.mdeberta_v3_base_config(-2), ValueError, ("num_layers", "at least 1; got -2")),
     ("architecture_folder", "an unknown model", lambda r: helpers.architecture_folder("t5-11b"), ValueError, ("'t5-11b'", "google/flan-t5-xl")),
     ("architecture_folder", "0 blocks", lambda r: helpers.architecture_folder(XL, 0), ValueError, ("num_layers", "got 0")),
