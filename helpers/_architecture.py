@@ -92,6 +92,18 @@ class Architecture:
     positions_from_ids: bool = False
 
 
+def _bert_style_sizes(config: Any) -> dict[str, int]:
+    """The sizes DeBERTa's and the BERT family's configs name alike."""
+    return {
+        "d": config.hidden_size,
+        "inner": config.hidden_size,
+        "d_ff": config.intermediate_size,
+        "heads": config.num_attention_heads,
+        "layers": config.num_hidden_layers,
+        "vocab": config.vocab_size,
+    }
+
+
 def architecture(config: Any) -> Architecture:
     """The sizes of ``config``, a transformers config of a family in :data:`FAMILIES`.
 
@@ -129,12 +141,7 @@ def architecture(config: Any) -> Architecture:
             )
         return Architecture(
             family="deberta-v2",
-            d=config.hidden_size,
-            inner=config.hidden_size,
-            d_ff=config.intermediate_size,
-            heads=config.num_attention_heads,
-            layers=config.num_hidden_layers,
-            vocab=config.vocab_size,
+            **_bert_style_sizes(config),
             buckets=config.position_buckets,
             gated=False,
         )
@@ -148,12 +155,7 @@ def architecture(config: Any) -> Architecture:
             )
         return Architecture(
             family="bert",
-            d=config.hidden_size,
-            inner=config.hidden_size,
-            d_ff=config.intermediate_size,
-            heads=config.num_attention_heads,
-            layers=config.num_hidden_layers,
-            vocab=config.vocab_size,
+            **_bert_style_sizes(config),
             buckets=0,
             gated=False,
             embedding=getattr(config, "embedding_size", config.hidden_size),

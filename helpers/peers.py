@@ -37,6 +37,17 @@ ESTIMATORS: tuple[str, ...] = (
     "DeepSpeed ZeRO-2",
 )
 
+#: What :func:`estimator_errors` reads of each measured step.
+STEP_KEYS = frozenset(
+    {
+        "measured_gib",
+        "planner_gib",
+        "total_params",
+        "weights_gib",
+        "precision",
+    }
+)
+
 #: Bytes per parameter of the Transformers docs' rule (weights, AdamW, gradients).
 TRANSFORMERS_DOCS_BYTES = {"32": 4 + 8 + 4, "mixed": 6 + 8 + 4}
 
@@ -81,13 +92,7 @@ def estimator_errors(steps: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """
     rows = []
     for step in steps:
-        missing = {
-            "measured_gib",
-            "planner_gib",
-            "total_params",
-            "weights_gib",
-            "precision",
-        } - set(step)
+        missing = STEP_KEYS - set(step)
         if missing:
             raise KeyError(f"a step without {sorted(missing)}")
         estimates = (

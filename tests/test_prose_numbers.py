@@ -69,9 +69,8 @@ CITED = {
 }
 
 
-def _printed(notebook: nbformat.NotebookNode) -> list[float]:
-    """Every number the chapter's code and outputs hold; integers also in billions
-    and millions."""
+def _code_and_outputs(notebook: nbformat.NotebookNode) -> str:
+    """The chapter's code cells and their text outputs, one text."""
     texts = []
     for cell in notebook.cells:
         if cell.cell_type != "code":
@@ -80,7 +79,13 @@ def _printed(notebook: nbformat.NotebookNode) -> list[float]:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             texts.append(output.get("text", "") + data.get("text/plain", ""))
-    text = "\n".join(texts)
+    return "\n".join(texts)
+
+
+def _printed(notebook: nbformat.NotebookNode) -> list[float]:
+    """Every number the chapter's code and outputs hold; integers also in billions
+    and millions."""
+    text = _code_and_outputs(notebook)
     values = [float(number) for number, _ in DECIMAL.findall(text)]
     for number in INTEGER.findall(text):
         n = int(number.replace(",", ""))
@@ -204,15 +209,8 @@ def _book_settings() -> set[int]:
 
 
 def _printed_integers(notebook: nbformat.NotebookNode) -> set[int]:
-    texts = []
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        texts.append(cell.source)
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            texts.append(output.get("text", "") + data.get("text/plain", ""))
-    text = "\n".join(texts)
+    """Every integer the chapter's code and outputs hold."""
+    text = _code_and_outputs(notebook)
     return {
         int(n.replace(",", ""))
         for n in re.findall(r"(?<![\d.])\d{1,3}(?:,\d{3})+|\d+", text)
