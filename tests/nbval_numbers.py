@@ -11,18 +11,31 @@ Used by ``make test``: ``pytest -p tests.nbval_numbers --nbval ...``. It aligns 
 fresh output with the committed one before nbval's own comparison (and its sanitizer)
 runs: where the two texts have the same shape and a number differs by at most one unit
 of its last digit, the committed number is taken.
+
+With ``$PEFT_BOOK_DRIFT_REPORT`` set to a file, it also measures how far each fresh
+output drifted: for every compared output whose sanitized texts have the same shape, the
+largest difference of a printed number from the committed one, in units of its last
+digit, appended as a JSON line (``tests/kernel_paths.py`` runs every notebook under
+several math-kernel paths this way and tabulates the lines).
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from nbval import plugin
 
 #: A decimal number as a notebook prints it: a sign, digits, a point and decimals.
 DECIMAL = re.compile(r"([-+]?\d+\.\d+)")
+#: Any printed number, integers included (thousands separators kept inside).
+NUMBER = re.compile(r"([-+]?\d[\d,]*(?:\.\d+)?)")
+#: The file that :func:`compare_outputs` appends drift lines to, when set.
+DRIFT_REPORT_ENV = "PEFT_BOOK_DRIFT_REPORT"
 
 
 def within_last_digit(fresh: str, committed: str) -> bool:
@@ -61,11 +74,67 @@ def _align_output(fresh: dict[str, Any], committed: dict[str, Any]) -> dict:
     return aligned
 
 
+def drift(fresh: str, committed: str) -> tuple[float, str] | None:
+    """The largest difference of a number in ``fresh`` from the committed one, in units
+    of its last printed digit (integers: units), with the pair as ``"committed -> fresh"``;
+    ``(0.0, "")`` where every number is equal, ``None`` where the texts differ in shape."""
+    a, b = NUMBER.split(fresh), NUMBER.split(committed)
+    if len(a) != len(b) or a[::2] != b[::2]:
+        return None
+    worst: tuple[float, str] = (0.0, "")
+    for x, y in zip(a[1::2], b[1::2]):
+        decimals = len(y.split(".")[1]) if "." in y else 0
+        units = abs(
+            float(x.replace(",", "")) - float(y.replace(",", ""))
+        ) * 10.0**decimals
+        if round(units, 6) > worst[0]:
+            worst = (round(units, 6), f"{y} -> {x}")
+    return worst
+
+
+def _texts(output: dict[str, Any]) -> dict[str, str]:
+    texts = {
+        mime: value
+        for mime, value in output.get("data", {}).items()
+        if isinstance(value, str) and mime.startswith("text/")
+    }
+    if isinstance(output.get("text"), str):
+        texts["text"] = output["text"]
+    return texts
+
+
+def _record_drift(cell: Any, test: list, ref: list) -> None:
+    """Append the cell's largest drift to ``$PEFT_BOOK_DRIFT_REPORT`` (a JSON line)."""
+    worst: tuple[float, str] = (0.0, "")
+    reshaped = False
+    for fresh, committed in zip(test, ref):
+        for key, text in _texts(committed).items():
+            other = _texts(fresh).get(key)
+            if other is None:
+                continue
+            found = drift(cell.sanitize(other), cell.sanitize(text))
+            if found is None:
+                reshaped = True
+            elif found[0] > worst[0]:
+                worst = found
+    line = {
+        "notebook": Path(str(cell.parent.fspath)).name,
+        "cell": cell.cell_num,
+        "units": worst[0],
+        "example": worst[1],
+        "reshaped": reshaped or len(test) != len(ref),
+    }
+    with open(os.environ[DRIFT_REPORT_ENV], "a", encoding="utf-8") as f:
+        f.write(json.dumps(line) + "\n")
+
+
 _compare_outputs = plugin.IPyNbCell.compare_outputs
 
 
 def compare_outputs(self, test, ref, skip_compare=None):  # noqa: ANN001, ANN201
     """nbval's comparison, after aligning each fresh output with the committed one."""
+    if os.environ.get(DRIFT_REPORT_ENV):
+        _record_drift(self, test, ref)
     aligned = [_align_output(t, r) for t, r in zip(test, ref)]
     return _compare_outputs(
         self, aligned + test[len(ref) :], ref, skip_compare
