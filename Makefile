@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 # instead of 13 s for `import autogluon.multimodal` on 2 cores, and a fit twice as long.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install book test lint format unit-tests book-checks rehearsal mirror chapter workshop clean
+.PHONY: install book test lint format unit-tests book-checks notebooks-checked rehearsal mirror chapter workshop clean
 
 install: $(STAMP)
 
@@ -34,25 +34,36 @@ book: install
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
 
-# Everything, on a fresh machine too: Chromium for the browser check (installed when missing;
-# where it cannot be, stops at once with the command to run), the environment, then side by
-# side the unit tests and the book's strict build with its static site check (no resource
-# from another host, no broken internal link or anchor, every page in the navigation) and
-# real-browser check (headless Chromium; screenshots in _build/screenshots), then nbval over
-# every chapter and the workshop guide (one at a time, alone: the memory measurements need
-# the machine to themselves). Ends with a timing summary, also when a step fails.
+# Everything, on a fresh machine too: Chromium for the browser check (installed when missing,
+# beside the environment's install; where it cannot be, stops at once with the command to
+# run), the environment, lint, then side by side: the unit tests; the book's strict build
+# with its static site check (no resource from another host, no broken internal link or
+# anchor, every page in the navigation) and real-browser check (headless Chromium;
+# screenshots in _build/screenshots); and nbval over every chapter and the workshop guide,
+# one notebook at a time. The unit tests and the book build run mostly on one core, so
+# nbval takes the other; it starts with the light chapters and reaches the two that build
+# FLAN-T5-XL and -XXL (10 to 12 GiB) once the unit tests are done, so that no two large
+# builds share the 24 GiB. Ends with a timing summary, also when a step fails.
 TIMED := python3 -m tests.timing
-NOTEBOOKS := notebooks book/workshop.ipynb
+LARGE_BUILDS := notebooks/03_flan_t5_xl_checkpointing.ipynb notebooks/06_flan_t5_xxl_16_bit.ipynb
+NOTEBOOKS := $(filter-out $(LARGE_BUILDS),$(sort $(wildcard notebooks/*.ipynb))) \
+	$(LARGE_BUILDS) book/workshop.ipynb
 NBVAL := PEFT_BOOK_PROFILE=tiny $(PY) -m pytest -p tests.timing -p tests.nbval_numbers --nbval \
 	--nbval-current-env \
 	--nbval-sanitize-with tests/sanitize.cfg
 test:
 	@$(TIMED) reset
 	@trap '$(TIMED) summary' EXIT; set -e; \
-	$(TIMED) run "Chromium for the browser check" -- tests/ensure_browser.sh; \
+	tests/ensure_browser.sh --check; \
+	$(TIMED) run "Chromium for the browser check" -- tests/ensure_browser.sh \
+		> _build/chromium-install.log 2>&1 & browser=$$!; \
 	$(TIMED) run "install (.venv)" -- $(MAKE) --no-print-directory install; \
+	wait $$browser || { cat _build/chromium-install.log; exit 1; }; \
 	$(TIMED) run "lint and format (ruff, nbqa)" -- $(MAKE) --no-print-directory lint; \
-	$(MAKE) --no-print-directory --jobs=2 --output-sync=target unit-tests book-checks; \
+	$(MAKE) --no-print-directory --jobs=3 --output-sync=target unit-tests book-checks \
+		notebooks-checked
+
+notebooks-checked: install
 	$(NBVAL) $(NOTEBOOKS)
 
 # ruff for helpers/ and tests/, nbqa + ruff for the notebooks (settings in pyproject.toml;

@@ -17,7 +17,7 @@ open.
    GPU records in ``data/gpu_runs/``), with ``_files``, ``_download``, ``_mirror``,
    ``_reviews_data`` (phrases in ``data/``), ``_local_models``, ``_e5_small``,
    ``_e5_packed``.
-4. Training and measuring: ``profiles``, ``parameters``, ``evaluation``, ``memory``,
+4. Training and measuring: ``profiles``, ``parameters``, ``recipes``, ``evaluation``, ``memory``,
    ``steps``, ``adapters``, ``peers``, with ``_measure`` (the measuring server and its
    processes).
 5. On top: ``plots``; ``_fill_mirror`` (``make mirror``); ``will_it_fit``, the command
@@ -85,6 +85,7 @@ from .plots import (
 )
 from .peers import estimator_errors
 from .profiles import Profile, get_profile
+from .recipes import profile_swaps, resolved_settings
 from .results import load_results, save_results
 from .reviews import ChecksumError, OfflineError, load_reviews
 from .steps import (
@@ -106,12 +107,12 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
         "load_results", "migrate_hyperparameters", "RenamedKeyWarning",
         "trainable_parameter_table", "plot_trainable_parameters", "plot_peak_memory",
         "training_curve", "plot_training_curve", "save_adapter",
-        "predictor_from_adapter",
+        "predictor_from_adapter", "resolved_settings",
     ),
     "03_flan_t5_xl_checkpointing": (
         "flan_t5_config", "architecture_folder", "measure_training_steps",
         "StepMeasurement", "plot_memory_timeline", "GPU_MEMORY_GIB", "clean_cache",
-        "usable_gpu_gib",
+        "usable_gpu_gib", "profile_swaps",
     ),
     "04_peft_shootout": (
         "build_autogluon_text_model", "roc_auc_intervals", "roc_auc_differences",

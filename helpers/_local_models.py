@@ -14,8 +14,12 @@ from pathlib import Path
 from ._files import staged
 from .cache import book_cache_dir
 
+#: The file that marks a checkpoint folder's weights as random-init; evaluation
+#: (:func:`helpers.evaluate_by_language`) refuses to score such a model.
+RANDOM_WEIGHTS_MARKER = "RANDOM_WEIGHTS"
+
 TINY_T5_VERSION = (
-    "1"  # bump when the recipe below changes, so old builds are rebuilt
+    "2"  # bump when the recipe below changes, so old builds are rebuilt
 )
 
 
@@ -81,6 +85,10 @@ def _build_tiny_t5(folder: Path) -> None:
     )
     torch.manual_seed(0)
     T5Model(config).save_pretrained(folder)
+    (folder / RANDOM_WEIGHTS_MARKER).write_text(
+        "Random-init weights: scores of a model trained from them are chance.\n",
+        encoding="utf-8",
+    )
 
 
 def build_staged(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from ._checks import require_mapping
+from .recipes import random_weights_checkpoint
 
 LANGUAGE_NAMES = {
     "en": "English",
@@ -56,12 +58,22 @@ def evaluate_by_language(
         If ``predictor`` cannot evaluate (a fitted ``MultiModalPredictor`` can), ``data``
         is not a dict of frames, or ``metrics`` is one name instead of a tuple of names.
     ValueError
-        If ``data`` holds no ``<lang>_test`` frame.
+        If ``data`` holds no ``<lang>_test`` frame, or ``predictor`` was trained from
+        random-init weights (the tiny profile's T5): its scores are chance, and their
+        digits change from one processor to the next, so the book never prints them.
     """
     if not callable(getattr(predictor, "evaluate", None)):
         raise TypeError(
             "predictor must be a fitted MultiModalPredictor (it has .evaluate); "
             f"got {type(predictor).__name__}"
+        )
+    random_init = random_weights_checkpoint(predictor)
+    if random_init:
+        raise ValueError(
+            f"this predictor was trained from {Path(random_init).name}, a checkpoint "
+            "with random-init weights: its scores are chance, and their last digits "
+            "change with the processor's math kernels, so they are no result. Score "
+            "a predictor trained from pretrained weights (profile.large_is_pretrained)"
         )
     names = language_names(data)
     if not names:

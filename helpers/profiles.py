@@ -128,7 +128,9 @@ class Profile:
     ) -> dict[str, Any]:
         """AutoGluon 1.6 hyperparameters for this profile, with the chapter's ``settings`` on top.
 
-        The profile contributes the checkpoint (``baseline_checkpoint`` unless given), the
+        The profile contributes the checkpoint (``baseline_checkpoint``, unless
+        ``settings`` name one; ``checkpoint`` replaces either: a chapter's recipe names
+        the ``full`` model, and the profile swaps in its own), the
         micro-batch size, the tokens kept of each review (tiny: 32, which 75% of the
         generated English training reviews fit whole, so that a fit on a CPU takes seconds),
         the data-loading workers (tiny: none besides the training process), and turns
@@ -178,9 +180,11 @@ class Profile:
             if self.dataloader_workers is not None
             else {}
         )
+        key = "model.hf_text.checkpoint_name"
+        if checkpoint:
+            settings[key] = checkpoint
         return {
-            "model.hf_text.checkpoint_name": checkpoint
-            or self.baseline_checkpoint(),
+            key: settings.get(key) or self.baseline_checkpoint(),
             "model.hf_text.text_trivial_aug_maxscale": 0.0,
             "env.per_gpu_batch_size": self.per_gpu_batch_size,
             **length,

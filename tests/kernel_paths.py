@@ -46,7 +46,9 @@ PATHS: dict[str, dict[str, str]] = {
 }
 
 
-def run_path(name: str, notebooks: list[str], report: Path) -> dict[str, bool]:
+def run_path(
+    name: str, notebooks: list[str], report: Path
+) -> dict[str, bool]:
     """nbval over ``notebooks`` under the path ``name``; which notebooks passed."""
     env = {
         **os.environ,
@@ -105,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     notebooks = [
         str(p)
         for n in args.notebooks
-        for p in (sorted(Path(n).glob("*.ipynb")) if Path(n).is_dir() else [n])
+        for p in (
+            sorted(Path(n).glob("*.ipynb")) if Path(n).is_dir() else [n]
+        )
     ]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

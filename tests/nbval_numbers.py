@@ -84,9 +84,10 @@ def drift(fresh: str, committed: str) -> tuple[float, str] | None:
     worst: tuple[float, str] = (0.0, "")
     for x, y in zip(a[1::2], b[1::2]):
         decimals = len(y.split(".")[1]) if "." in y else 0
-        units = abs(
-            float(x.replace(",", "")) - float(y.replace(",", ""))
-        ) * 10.0**decimals
+        units = (
+            abs(float(x.replace(",", "")) - float(y.replace(",", "")))
+            * 10.0**decimals
+        )
         if round(units, 6) > worst[0]:
             worst = (round(units, 6), f"{y} -> {x}")
     return worst

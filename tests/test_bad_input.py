@@ -138,6 +138,8 @@ TABLE: list[tuple[str, str, Call, type[BaseException], tuple[str, ...]]] = [
     ("evaluate_by_language", "a list for the data", lambda r: helpers.evaluate_by_language(Evaluates(), [SCORES]), TypeError, ("data must be a dict", "got list")),
     ("evaluate_by_language", "data without test frames", lambda r: helpers.evaluate_by_language(Evaluates(), {"en_train": SCORES}), ValueError, ("<lang>_test", "'en_train'")),
     ("evaluate_by_language", "one metric as a string", lambda r: helpers.evaluate_by_language(Evaluates(), {"en_test": SCORES}, metrics="roc_auc"), TypeError, ("got a string", "('roc_auc',)")),
+    ("resolved_settings", "the dictionary passed in", lambda r: helpers.resolved_settings({"optim.peft": "ia3_bias"}), TypeError, ("fitted MultiModalPredictor", "got dict")),
+    ("profile_swaps", "a list for the recipe", lambda r: helpers.profile_swaps([XL], {}), TypeError, ("recipe must be a dict", "got list")),
     ("evaluate_by_language", "the checkpoint for the predictor", lambda r: helpers.evaluate_by_language("model", {"en_test": SCORES}), TypeError, ("got str", "MultiModalPredictor")),
     ("language_names", "a list of keys", lambda r: helpers.language_names(["en_test"]), TypeError, ("data must be a dict", "got list")),
     ("plot_scores_by_language", "a dict for the table", lambda r: helpers.plot_scores_by_language({"English": 0.9}), TypeError, ("scores must be a DataFrame", "got dict")),

@@ -9,9 +9,11 @@ from pathlib import Path
 SCRIPT = Path(__file__).resolve().parent / "ensure_browser.sh"
 
 
-def _run(path_dir: Path, **env: str) -> subprocess.CompletedProcess:
+def _run(
+    path_dir: Path, *args: str, **env: str
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["/bin/bash", str(SCRIPT)],
+        ["/bin/bash", str(SCRIPT), *args],
         capture_output=True,
         text=True,
         timeout=30,
@@ -67,3 +69,18 @@ def test_as_root_it_installs_with_apt_get(tmp_path):
         "update -qq",
         "install -y --no-install-recommends chromium -qq",
     ]
+
+
+def test_check_says_it_can_install_and_installs_nothing(tmp_path):
+    log = tmp_path / "apt.log"
+    _tool(tmp_path, "id", "echo 0")
+    _tool(tmp_path, "apt-get", f'echo "$@" >> {log}')
+    done = _run(tmp_path, "--check")
+    assert done.returncode == 0 and done.stdout == ""
+    assert not log.exists()
+
+
+def test_check_without_root_or_sudo_stops_with_the_command(tmp_path):
+    _tool(tmp_path, "id", "echo 1000")
+    done = _run(tmp_path, "--check")
+    assert done.returncode == 1 and "sudo apt-get install" in done.stderr

@@ -42,7 +42,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     (
         "training and measuring",
         frozenset(
-            {"profiles", "parameters", "evaluation", "memory", "steps"}
+            {"profiles", "parameters", "recipes", "evaluation", "memory"}
+            | {"steps"}
             | {"adapters", "peers", "_measure"}
         ),
     ),

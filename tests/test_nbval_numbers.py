@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nbformat
 
-from tests.nbval_numbers import _align_output, align_text
+from tests.nbval_numbers import _align_output, align_text, drift
 
 
 def test_a_last_digit_apart_is_the_committed_number():
@@ -37,3 +37,13 @@ def test_streams_and_rich_outputs_are_aligned():
     )
     aligned = _align_output(table, reference)
     assert aligned.data["text/html"] == "<td>0.9990</td>"
+
+
+def test_drift_is_counted_in_units_of_the_last_digit():
+    assert drift("AUC 0.5974 of 1,200", "AUC 0.5991 of 1,200") == (
+        17.0,
+        "0.5991 -> 0.5974",
+    )
+    assert drift("12 layers", "13 layers") == (1.0, "13 -> 12")
+    assert drift("same 0.50", "same 0.50") == (0.0, "")
+    assert drift("score: 0.58", "loss: 0.58") is None  # another shape
