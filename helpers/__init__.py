@@ -17,9 +17,9 @@ open.
    GPU records in ``data/gpu_runs/``), with ``_files``, ``_download``, ``_mirror``,
    ``_reviews_data`` (phrases in ``data/``), ``_local_models``, ``_e5_small``,
    ``_e5_packed``.
-4. Training and measuring: ``profiles``, ``parameters``, ``recipes``, ``evaluation``, ``memory``,
-   ``steps``, ``adapters``, ``peers``, with ``_measure`` (the measuring server and its
-   processes).
+4. Training and measuring: ``profiles``, ``parameters``, ``recipes``, ``evaluation``,
+   ``memory``, ``steps``, ``adapters``, ``peers``, with ``_measure`` (the measuring
+   server and its processes).
 5. On top: ``plots``; ``_fill_mirror`` (``make mirror``); ``will_it_fit``, the command
    ``python -m helpers.will_it_fit`` (its logic in ``_will_it_fit_cli``; it cannot be
    imported, since that would hide the function :func:`will_it_fit`).

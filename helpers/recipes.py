@@ -18,8 +18,12 @@ from ._checks import require_mapping
 from ._local_models import RANDOM_WEIGHTS_MARKER
 
 
+def _config_or_none(predictor: Any) -> Any:
+    return getattr(getattr(predictor, "_learner", None), "_config", None)
+
+
 def _config(predictor: Any) -> Any:
-    config = getattr(getattr(predictor, "_learner", None), "_config", None)
+    config = _config_or_none(predictor)
     if config is None:
         raise TypeError(
             "expected a fitted MultiModalPredictor, got "
@@ -38,9 +42,10 @@ def random_weights_checkpoint(predictor: Any) -> str | None:
     """The checkpoint ``predictor`` was trained from, if the book marked its weights as
     random-init (the tiny profile's T5: its scores are chance, and their digits move
     with the CPU's math kernels); ``None`` otherwise, or for anything but a predictor."""
-    config = getattr(getattr(predictor, "_learner", None), "_config", None)
     try:
-        checkpoint = str(config.model.hf_text.checkpoint_name)
+        checkpoint = str(
+            _config_or_none(predictor).model.hf_text.checkpoint_name
+        )
     except AttributeError:
         return None
     marked = (Path(checkpoint) / RANDOM_WEIGHTS_MARKER).is_file()
