@@ -8,6 +8,7 @@ forces, the strategy a notebook forces) were applied, not against the dictionary
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,12 @@ def _config(predictor: Any) -> Any:
 
 
 def _shown(checkpoint: str) -> str:
-    """A checkpoint as a page may print it: a local folder by its name only."""
+    """A checkpoint as a page may print it: a local folder by its name only, without
+    the version and build tags the book's cache adds (``e5-small-v1-trimmed-...``)."""
     path = Path(checkpoint)
-    return f"{path.name} (local)" if path.is_absolute() else checkpoint
+    if not path.is_absolute():
+        return checkpoint
+    return re.sub(r"-v\d+(-.*)?$", "", path.name) + " (local)"
 
 
 def random_weights_checkpoint(predictor: Any) -> str | None:

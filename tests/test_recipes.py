@@ -68,11 +68,15 @@ def test_accumulation_follows_autogluons_rule(
 
 
 def test_a_local_checkpoint_is_shown_by_its_name(tmp_path):
-    folder = tmp_path / "tiny-t5-v2"
-    overrides = {"model.hf_text.checkpoint_name": str(folder)}
-    resolved = helpers.resolved_settings(_fitted(None, overrides))
-    assert resolved["model.hf_text.checkpoint_name"] == "tiny-t5-v2 (local)"
-    assert str(tmp_path) not in resolved.to_string()
+    for name, shown in (
+        ("tiny-t5-v2", "tiny-t5 (local)"),
+        ("e5-small-v1-trimmed-l16000-j6000-62a3996ea4", "e5-small (local)"),
+        ("my-model", "my-model (local)"),
+    ):
+        overrides = {"model.hf_text.checkpoint_name": str(tmp_path / name)}
+        resolved = helpers.resolved_settings(_fitted(None, overrides))
+        assert resolved["model.hf_text.checkpoint_name"] == shown
+        assert str(tmp_path) not in resolved.to_string()
 
 
 def test_profile_swaps_lists_what_differs_and_what_was_added(tmp_path):
