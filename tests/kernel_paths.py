@@ -6,7 +6,7 @@ machine is at hand, so this makes the paths differ on it, through the libraries'
 switches, and runs the same nbval as ``make test`` under each::
 
     python -m tests.kernel_paths notebooks/03_flan_t5_xl_checkpointing.ipynb
-    python -m tests.kernel_paths --paths avx2 default notebooks book/workshop.ipynb
+    python -m tests.kernel_paths notebooks book/workshop.ipynb --paths avx2 default
 
 For each notebook and path it prints whether nbval passed and the largest difference of
 any compared printed number from the committed one, in units of its last printed digit
@@ -27,7 +27,7 @@ from pathlib import Path
 from tests.nbval_numbers import DRIFT_REPORT_ENV
 
 #: The kernel paths: environment variables each one sets. ``native`` is the machine's
-#: own (AVX-512 here); ``avx2`` caps every library at AVX2, as on a CPU without
+#: own (AVX-512 or AVX2); ``avx2`` caps every library at AVX2, as on a CPU without
 #: AVX-512; ``default`` takes ATen's unvectorized kernels and MKL's conditional
 #: numerical reproducibility in its compatible (SSE2) mode.
 PATHS: dict[str, dict[str, str]] = {
