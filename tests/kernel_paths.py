@@ -10,7 +10,9 @@ switches, and runs the same nbval as ``make test`` under each::
 
 For each notebook and path it prints whether nbval passed and the largest difference of
 any compared printed number from the committed one, in units of its last printed digit
-(``tests/nbval_numbers.py`` forgives one unit of a decimal, none of an integer).
+(``tests/nbval_numbers.py`` forgives one unit of a decimal, none of an integer). The
+chapters record their results in ``notebooks/results/`` as they run; those files are put
+back as they were, so the committed runs' records stay.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ import time
 from pathlib import Path
 
 from tests.nbval_numbers import DRIFT_REPORT_ENV
+
+#: Where the chapters record their results as they run.
+RESULTS = Path(__file__).resolve().parent.parent / "notebooks" / "results"
 
 #: The kernel paths: environment variables each one sets. ``native`` is the machine's
 #: own (AVX-512 or AVX2); ``avx2`` caps every library at AVX2, as on a CPU without
@@ -112,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     ]
     rows = []
+    recorded = {p: p.read_bytes() for p in RESULTS.rglob("*") if p.is_file()}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.paths:
             report = Path(tmp) / f"{name}.jsonl"
@@ -124,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                 units, example, reshaped = drift.get(notebook, (0.0, "", 0))
                 rows.append((notebook, name, ok, units, example, reshaped))
             print(f"path {name}: {seconds:.0f} s", flush=True)
+    for path, content in recorded.items():
+        path.write_bytes(content)
     print(
         "| notebook | path | nbval | largest drift (last-digit units) "
         "| where | cells of another shape |"
