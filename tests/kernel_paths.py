@@ -3,7 +3,7 @@
 Another processor makes the kernels of PyTorch (ATen), MKL and oneDNN take other code
 paths (AVX-512 on one machine, AVX2 on the next), which sum in another order. Only one
 machine is at hand, so this makes the paths differ on it, through the libraries' own
-switches, and runs the same nbval as ``make test`` under each::
+switches, and runs ``make test``'s own nbval under each::
 
     python -m tests.kernel_paths notebooks/03_flan_t5_xl_checkpointing.ipynb
     python -m tests.kernel_paths notebooks book/workshop.ipynb --paths avx2 default
@@ -28,8 +28,9 @@ from pathlib import Path
 
 from tests.nbval_numbers import DRIFT_REPORT_ENV
 
+ROOT = Path(__file__).resolve().parent.parent
 #: Where the chapters record their results as they run.
-RESULTS = Path(__file__).resolve().parent.parent / "notebooks" / "results"
+RESULTS = ROOT / "notebooks" / "results"
 
 #: The kernel paths: environment variables each one sets. ``native`` is the machine's
 #: own (AVX-512 or AVX2); ``avx2`` caps every library at AVX2, as on a CPU without
@@ -54,32 +55,15 @@ PATHS: dict[str, dict[str, str]] = {
 def run_path(
     name: str, notebooks: list[str], report: Path
 ) -> dict[str, bool]:
-    """nbval over ``notebooks`` under the path ``name``; which notebooks passed."""
-    env = {
-        **os.environ,
-        **PATHS[name],
-        DRIFT_REPORT_ENV: str(report),
-        "PEFT_BOOK_PROFILE": "tiny",
-        "PYTHONHASHSEED": "0",
-    }
+    """``make test``'s nbval (the Makefile's ``notebooks-checked``) over each of
+    ``notebooks`` under the path ``name``; which notebooks passed."""
+    env = {**os.environ, **PATHS[name], DRIFT_REPORT_ENV: str(report)}
     passed = {}
     for notebook in notebooks:
-        junit = report.with_suffix(f".{Path(notebook).stem}.xml")
         result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "tests.nbval_numbers",
-                "--nbval",
-                "--nbval-current-env",
-                "--nbval-sanitize-with",
-                "tests/sanitize.cfg",
-                f"--junitxml={junit}",
-                notebook,
-            ],
+            ["make", "--no-print-directory", "notebooks-checked"]
+            + [f"NOTEBOOKS={notebook}"],
+            cwd=ROOT,
             env=env,
             capture_output=True,
             text=True,

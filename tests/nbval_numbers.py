@@ -109,8 +109,9 @@ def _record_drift(cell: Any, test: list, ref: list) -> None:
     worst: tuple[float, str] = (0.0, "")
     reshaped = False
     for fresh, committed in zip(test, ref):
+        fresh_texts = _texts(fresh)
         for key, text in _texts(committed).items():
-            other = _texts(fresh).get(key)
+            other = fresh_texts.get(key)
             if other is None:
                 continue
             found = drift(cell.sanitize(other), cell.sanitize(text))
