@@ -64,7 +64,11 @@ from .models import (
     multilingual_e5_small_config,
 )
 from .needs import GPUTooSmallError, check_gpu
-from .parameters import count_parameters, trainable_parameter_table
+from .parameters import (
+    count_parameters,
+    trainable_parameter_table,
+    unused_parameters,
+)
 from .planner import (
     MULTI_GPU_STRATEGIES,
     PRECISIONS,
@@ -116,7 +120,7 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     ),
     "04_peft_shootout": (
         "build_autogluon_text_model", "roc_auc_intervals", "roc_auc_differences",
-        "pareto_front",
+        "pareto_front", "unused_parameters",
         "plot_method_tradeoffs",
     ),
     "05_will_it_fit": (

@@ -24,6 +24,37 @@ def count_parameters(predictor_or_module: Any) -> tuple[int, int]:
     return trainable, total
 
 
+def unused_parameters(predictor_or_module: Any) -> int:
+    """How many of the trainable parameters get no gradient: a pooler in AutoGluon's text
+    model (BERT's, 384 x 384 and a bias in e5-small).
+
+    AutoGluon leaves every parameter named ``pooler`` trainable, but its text model
+    (``HFAutoModelForTextPrediction.forward``) classifies from the encoder's last hidden
+    states, the first token's or their mean, and never calls the pooler: those parameters
+    get no gradient and no optimizer state, and they never change. Subtract this from
+    :func:`count_parameters`'s trainable count to count what trains. Accepts what
+    :func:`count_parameters` accepts; 0 for a model without such a pooler (T5).
+
+    Raises
+    ------
+    TypeError
+        For anything else, or a predictor that has not been fitted.
+    """
+    from autogluon.multimodal.models.hf_text import (
+        HFAutoModelForTextPrediction,
+    )
+
+    return sum(
+        p.numel()
+        for text_model in _module_of(predictor_or_module).modules()
+        if isinstance(text_model, HFAutoModelForTextPrediction)
+        and hasattr(text_model.model, "pooler")
+        and text_model.model.pooler is not None
+        for p in text_model.model.pooler.parameters()
+        if p.requires_grad
+    )
+
+
 def _module_of(predictor_or_module: Any):
     import torch
 

@@ -60,7 +60,11 @@ def measure_training_steps(
     ``precision="bf16-true"`` or ``"16-true"`` converts the model to 16 bits before the
     first step, as Lightning does for AutoGluon's ``env.precision`` of that name: weights,
     gradients, AdamW's moments and activations are then 16-bit. (Mixed precision is not
-    measured: it needs a GPU's autocast.)
+    measured: it needs a GPU's autocast.) On a CPU without instructions for that 16-bit
+    type (bf16: AVX512-BF16 or AMX), each 16-bit matrix product is computed in fp32 and
+    rounded once, as 16-bit hardware does, at fp32's speed: the tensors, and so
+    ``tensor_peak_gib``, are those of 16-bit hardware; ``peak_gib`` also holds the fp32
+    copies of one product's operands.
 
     Two peaks per batch size, each over its steps (the first step also allocates the
     optimizer states): ``peak_gib``, the process's memory above what it held before the

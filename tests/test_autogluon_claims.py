@@ -140,6 +140,23 @@ def one_device_strategy() -> None:
         assert BaseLearner.get_strategy_per_run(devices, config) == "auto"
 
 
+def pooler_is_never_called() -> None:
+    """AutoGluon's text model classifies from the last hidden states (the first token's,
+    by the preset's default ``pooling_mode: cls``) and never reads a pooler's output, so
+    a BERT pooler gets no gradient (``tests/test_planner_methods.py`` trains one step to
+    show it)."""
+    import inspect
+
+    from autogluon.multimodal.models.hf_text import (
+        HFAutoModelForTextPrediction,
+    )
+
+    assert _config("multilingual").model.hf_text.pooling_mode == "cls"
+    forward = inspect.getsource(HFAutoModelForTextPrediction.forward)
+    assert "outputs.last_hidden_state[:, 0, :]" in forward
+    assert "pooler" not in forward
+
+
 CLAIMS: dict[str, Callable[[], None]] = {
     "multilingual-preset": multilingual_preset,
     "keys-win-over-preset": keys_win_over_the_preset,
@@ -151,6 +168,7 @@ CLAIMS: dict[str, Callable[[], None]] = {
     "ia3-bias": ia3_scales_the_bias_too,
     "notebook-strategy": notebook_strategy_is_ddp_fork,
     "one-device-strategy": one_device_strategy,
+    "pooler-unused": pooler_is_never_called,
 }
 
 

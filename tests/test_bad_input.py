@@ -135,6 +135,7 @@ TABLE: list[tuple[str, str, Call, type[BaseException], tuple[str, ...]]] = [
     ("MemoryMonitor", "two monitors at once", lambda r: _nested_monitors(), RuntimeError, ("'inner'", "'outer'", "one block after the other")),
     ("count_parameters", "a checkpoint's name", lambda r: helpers.count_parameters("google/flan-t5-xl"), TypeError, ("got str", "torch.nn.Module")),
     ("trainable_parameter_table", "an unfitted predictor", lambda r: helpers.trainable_parameter_table(object()), TypeError, ("got object", "fitted MultiModalPredictor")),
+    ("unused_parameters", "an unfitted predictor", lambda r: helpers.unused_parameters(object()), TypeError, ("got object", "fitted MultiModalPredictor")),
     ("evaluate_by_language", "a list for the data", lambda r: helpers.evaluate_by_language(Evaluates(), [SCORES]), TypeError, ("data must be a dict", "got list")),
     ("evaluate_by_language", "data without test frames", lambda r: helpers.evaluate_by_language(Evaluates(), {"en_train": SCORES}), ValueError, ("<lang>_test", "'en_train'")),
     ("evaluate_by_language", "one metric as a string", lambda r: helpers.evaluate_by_language(Evaluates(), {"en_test": SCORES}, metrics="roc_auc"), TypeError, ("got a string", "('roc_auc',)")),

@@ -105,6 +105,29 @@ def test_parameter_counts_match_autogluons_model(tmp_path, family, peft):
     )
 
 
+@pytest.mark.parametrize(
+    ("family", "peft"), [("bert", "ia3_bias"), ("bert", "full"), ("t5", "full")]
+)
+def test_unused_parameters_are_those_without_a_gradient(tmp_path, family, peft):
+    """A training step of AutoGluon's model leaves exactly the parameters that
+    ``helpers.unused_parameters`` counts without a gradient: BERT's pooler; none in T5."""
+    from helpers._measure._process import training_step
+    from helpers.parameters import unused_parameters
+
+    _, folder = _folder(tmp_path, family, layers=2)
+    model, optimizer = build_autogluon_text_model(
+        folder, peft=peft, gradient_checkpointing=False, pretrained=False
+    )
+    training_step(model, optimizer, 2, 8, 100, "cpu")
+    no_gradient = sum(
+        p.numel()
+        for p in model.parameters()
+        if p.requires_grad and p.grad is None
+    )
+    assert unused_parameters(model) == no_gradient
+    assert (no_gradient > 0) == (family == "bert")
+
+
 # one method of each class (helpers._planner_terms), with and without biases
 ACTIVATION_CASES = [
     ("bert", p, "32")

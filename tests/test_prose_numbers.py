@@ -63,7 +63,7 @@ CITED = {
     ): "a T4's CUDA total, helpers.gpus.GPU_SPECS (cited there)",
     (
         "06",
-        "1.01",
+        "1.03",
     ): "the process peak over the weights, both printed above it",
     ("06", "13.56"): "usable_gpu_gib('T4'), asserted by the chapter's check",
     (

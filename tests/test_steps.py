@@ -355,3 +355,43 @@ def test_settings_and_replies_cross_as_json():
         Reply(error="Traceback"),
     ):
         assert Reply.from_json(reply.to_json()) == reply
+
+
+@pytest.mark.parametrize("dtype_name", ["bfloat16", "float16"])
+def test_half_products_on_a_cpu_without_half_instructions(
+    monkeypatch, dtype_name
+):
+    """Where the CPU has no 16-bit instructions, a 16-bit product is the fp32 product
+    rounded once, and the tracker counts the same tensors as a native one."""
+    import torch
+    from helpers._measure import _half
+    from helpers._measure._tensors import TensorMemoryTracker
+
+    dtype = getattr(torch, dtype_name)
+    a = torch.randn(8, 64, generator=torch.Generator().manual_seed(0))
+    b = torch.randn(64, 32, generator=torch.Generator().manual_seed(1))
+    a, b = a.to(dtype), b.to(dtype)
+    bias = torch.ones(32, dtype=dtype)
+    monkeypatch.setattr(_half, "native_half_matmul", lambda dtype: False)
+    current = torch.utils._python_dispatch._get_current_dispatch_mode
+    with _half.half_matmuls_in_fp32(dtype, "cpu"):
+        assert current() is not None  # the products go through its mode
+        with TensorMemoryTracker() as tracker:
+            tracker.add([a, b, bias])
+            product = a @ b
+            summed = torch.addmm(bias, a, b)
+            batched = torch.bmm(a[None], b[None])
+    assert product.dtype == summed.dtype == batched.dtype == dtype
+    assert torch.equal(product, (a.float() @ b.float()).to(dtype))
+    assert torch.equal(summed, (a.float() @ b.float() + 1).to(dtype))
+    assert torch.equal(batched[0], product)
+    # the inputs and three 8 x 32 results, in 16 bits; no fp32 copy is counted
+    assert tracker.peak_bytes == (8 * 64 + 64 * 32 + 32 + 3 * 8 * 32) * 2
+    # fp32, or a GPU's tensors: no mode is entered
+    assert current() is None
+    for block in (
+        _half.half_matmuls_in_fp32(torch.float32, "cpu"),
+        _half.half_matmuls_in_fp32(dtype, "cuda"),
+    ):
+        with block:
+            assert current() is None

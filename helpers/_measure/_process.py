@@ -10,6 +10,7 @@ from typing import Any
 
 from ..gpus import GIB
 from ..memory import MemoryMonitor, process_rss_gib
+from ._half import half_matmuls_in_fp32
 from ._model import build_autogluon_text_model
 from ._types import NotEnoughMemoryError, StepMeasurement, StepSettings
 
@@ -70,7 +71,8 @@ def measure_process(
             *step_model.buffers(),
             *_optimizer_tensors(optimizer),
         ]
-        with MemoryMonitor(
+        dtype = next(step_model.parameters()).dtype
+        with half_matmuls_in_fp32(dtype, device), MemoryMonitor(
             label=f"{s.checkpoint} b{batch_size}",
             device=device,
             track_tensors=True,
