@@ -104,14 +104,15 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     "01_multilingual_baseline": (
         "get_profile", "Profile", "check_gpu", "load_reviews", "fresh_run_dir",
         "MemoryMonitor",
-        "count_parameters", "evaluate_by_language", "language_names",
+        "count_parameters", "resolved_settings", "evaluate_by_language",
+        "language_names",
         "plot_scores_by_language", "save_results", "predict_sentiment",
     ),
     "02_ia3_bias": (
         "load_results", "migrate_hyperparameters", "RenamedKeyWarning",
         "trainable_parameter_table", "plot_trainable_parameters", "plot_peak_memory",
         "training_curve", "plot_training_curve", "save_adapter",
-        "predictor_from_adapter", "resolved_settings",
+        "predictor_from_adapter",
     ),
     "03_flan_t5_xl_checkpointing": (
         "flan_t5_config", "architecture_folder", "measure_training_steps",

@@ -55,12 +55,13 @@ PRECISIONS: tuple[str, ...] = (
     "16-true",
 )
 
-#: How AutoGluon (through Lightning's ``env.strategy``) spreads training over several GPUs:
-#: ``"ddp"`` replicates the model on every GPU and averages the gradients; ``"fsdp"`` (ZeRO
-#: stage 3) shards weights, gradients and optimizer states across the GPUs and gathers each
-#: unit's weights when it computes. The planner's FSDP has one unit per encoder block and
-#: one for the rest (the embedding and the head), as ``fully_shard`` per block gives.
-MULTI_GPU_STRATEGIES: tuple[str, ...] = ("ddp", "fsdp")
+#: How several GPUs train one model. ``"ddp"`` replicates it on every GPU and averages the
+#: gradients; ``"fsdp"`` (ZeRO stage 3) shards weights, gradients and optimizer states across
+#: the GPUs and gathers a unit's weights when it computes, the whole model as one unit, as
+#: AutoGluon's ``env.strategy="fsdp"`` gives (Lightning's FSDP without a wrap policy); and
+#: ``"fsdp-per-block"`` does so with one unit per encoder block and one for the rest, as
+#: PyTorch's ``fully_shard`` per block gives in one's own training script.
+MULTI_GPU_STRATEGIES: tuple[str, ...] = ("ddp", "fsdp", "fsdp-per-block")
 
 
 def precision_mode(precision: str) -> str:
@@ -187,11 +188,14 @@ def estimate_training_memory(
     optimizer step instead.
 
     On several GPUs (``gpus`` > 1, ``batch_size`` per GPU), ``strategy="ddp"`` adds DDP's
-    gradient buckets to every GPU. ``"fsdp"`` divides weights, gradients and optimizer
-    states by ``gpus`` and adds the units it gathers: when the forward pass starts, the
-    rest (embedding and head) and the first block, each held twice (the gathered buffer
-    and the parameters copied out of it); in the backward pass, the rest and one block
-    (twice); at its end, the rest's weights and its gradient, not yet sharded.
+    gradient buckets to every GPU. Both FSDPs divide weights, gradients and optimizer
+    states by ``gpus`` and add the units they gather. ``"fsdp"`` (one unit): when the
+    forward pass starts, all the weights twice (the gathered buffer and the parameters
+    copied out of it); in the backward pass, all the weights, and the activations or every
+    trained gradient, not yet sharded, with its new shard, whichever is larger (one is
+    freed as the other forms). ``"fsdp-per-block"``: when the forward pass starts, the rest
+    (embedding and head) and the first block, each held twice; in the backward pass, the
+    rest and one block (twice); at its end, the rest's weights and its gradient.
 
     On CUDA the estimate also holds ``cuda_gib``: cuBLAS's workspaces and the caching
     allocator's rounding of the weights, gradients and optimizer states
@@ -250,7 +254,8 @@ def estimate_training_memory(
     ------
     ValueError
         For a config of another architecture, an unknown method, precision or strategy
-        (16-bit precision for DeBERTa, FSDP for DeBERTa and BERT), or sizes below 1.
+        (16-bit precision for DeBERTa, FSDP per block for DeBERTa and BERT), or sizes
+        below 1.
     """
     a = architecture(config)
     check_peft(peft, a)
@@ -272,9 +277,10 @@ def estimate_training_memory(
             f"unknown GPU {gpu!r}; known: {', '.join(GPU_SPECS)}"
         )
     check_strategy(gpus, strategy)
-    if gpus > 1 and strategy == "fsdp" and a.family != "t5":
+    if gpus > 1 and strategy == "fsdp-per-block" and a.family != "t5":
         raise ValueError(
-            f"FSDP is modelled for the T5 family only; use strategy='ddp' for {a.family}"
+            "FSDP per block is modelled for the T5 family only; use strategy='ddp' "
+            f"or 'fsdp' (one unit) for {a.family}"
         )
     total, trainable, largest = parameter_counts(
         config, peft, lora_rank=lora_rank
@@ -333,6 +339,23 @@ def estimate_training_memory(
         )
 
     if gpus > 1 and strategy == "fsdp":
+        # one unit: all the weights gathered; in the backward pass the activations are
+        # freed as the unsharded gradients form, and at its end each gradient is
+        # reduce-scattered into a new shard: it holds the larger of the two
+        unsharded_gradients = max(
+            0, size * trainable * (1 + 1 / gpus) - activations
+        )
+        phases = (
+            at("forward", 0, 2 * size * total, gpus),
+            at(
+                "backward",
+                backward_transient,
+                size * total + unsharded_gradients,
+                gpus,
+            ),
+            at("optimizer step", step_transient / gpus, 0, gpus),
+        )
+    elif gpus > 1 and strategy == "fsdp-per-block":
         block, rest, rest_trainable = fsdp_units(a, peft, lora_rank)
         phases = (
             at("forward", 0, 2 * size * (rest + block), gpus),

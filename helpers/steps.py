@@ -74,8 +74,9 @@ def measure_training_steps(
 
     ``ranks`` > 1 trains one model in that many CPU processes that talk through gloo, as
     that many GPUs would through NCCL, each with a batch of ``batch_size``: with
-    ``strategy="fsdp"`` PyTorch's FSDP (``fully_shard``) shards it, one unit per block and
-    one for the rest; with ``"ddp"`` each process holds all of it. Returns one measurement
+    ``strategy="fsdp"`` PyTorch's FSDP (``fully_shard``) shards it as one unit, as
+    AutoGluon's ``env.strategy="fsdp"`` does; with ``"fsdp-per-block"``, one unit per
+    block and one for the rest; with ``"ddp"`` each process holds all of it. Returns one measurement
     per rank and batch size.
 
     A fresh process starts from a clean heap, so one measurement cannot inflate the next,

@@ -140,6 +140,15 @@ def one_device_strategy() -> None:
         assert BaseLearner.get_strategy_per_run(devices, config) == "auto"
 
 
+def default_schedule() -> None:
+    """By default (the multilingual preset keeps it) AutoGluon trains at 1e-4, warming up
+    over the first 10% of steps, then decaying along a cosine; it validates twice per
+    epoch."""
+    optim = _config("multilingual").optim
+    assert optim.lr == 1e-4 and optim.lr_schedule == "cosine_decay"
+    assert optim.warmup_steps == 0.1 and optim.val_check_interval == 0.5
+
+
 def pooler_is_never_called() -> None:
     """AutoGluon's text model classifies from the last hidden states (the first token's,
     by the preset's default ``pooling_mode: cls``) and never reads a pooler's output, so
@@ -169,6 +178,7 @@ CLAIMS: dict[str, Callable[[], None]] = {
     "notebook-strategy": notebook_strategy_is_ddp_fork,
     "one-device-strategy": one_device_strategy,
     "pooler-unused": pooler_is_never_called,
+    "default-schedule": default_schedule,
 }
 
 

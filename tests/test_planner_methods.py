@@ -106,9 +106,12 @@ def test_parameter_counts_match_autogluons_model(tmp_path, family, peft):
 
 
 @pytest.mark.parametrize(
-    ("family", "peft"), [("bert", "ia3_bias"), ("bert", "full"), ("t5", "full")]
+    ("family", "peft"),
+    [("bert", "ia3_bias"), ("bert", "full"), ("t5", "full")],
 )
-def test_unused_parameters_are_those_without_a_gradient(tmp_path, family, peft):
+def test_unused_parameters_are_those_without_a_gradient(
+    tmp_path, family, peft
+):
     """A training step of AutoGluon's model leaves exactly the parameters that
     ``helpers.unused_parameters`` counts without a gradient: BERT's pooler; none in T5."""
     from helpers._measure._process import training_step

@@ -363,9 +363,10 @@ def test_half_products_on_a_cpu_without_half_instructions(
 ):
     """Where the CPU has no 16-bit instructions, a 16-bit product is the fp32 product
     rounded once, and the tracker counts the same tensors as a native one."""
-    import torch
     from helpers._measure import _half
     from helpers._measure._tensors import TensorMemoryTracker
+
+    import torch
 
     dtype = getattr(torch, dtype_name)
     a = torch.randn(8, 64, generator=torch.Generator().manual_seed(0))

@@ -60,7 +60,8 @@ def half_matmuls_in_fp32(dtype: object, device: str) -> Iterator[None]:
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
             kwargs = kwargs or {}
             if func in products and any(
-                isinstance(a, torch.Tensor) and a.dtype == dtype for a in args
+                isinstance(a, torch.Tensor) and a.dtype == dtype
+                for a in args
             ):
                 wide = [
                     a.float() if isinstance(a, torch.Tensor) else a

@@ -72,12 +72,15 @@ def measure_process(
             *_optimizer_tensors(optimizer),
         ]
         dtype = next(step_model.parameters()).dtype
-        with half_matmuls_in_fp32(dtype, device), MemoryMonitor(
-            label=f"{s.checkpoint} b{batch_size}",
-            device=device,
-            track_tensors=True,
-            existing=existing,
-        ) as monitor:
+        with (
+            half_matmuls_in_fp32(dtype, device),
+            MemoryMonitor(
+                label=f"{s.checkpoint} b{batch_size}",
+                device=device,
+                track_tensors=True,
+                existing=existing,
+            ) as monitor,
+        ):
             for _ in range(s.steps):
                 start = time.perf_counter()
                 training_step(

@@ -59,6 +59,15 @@ def _measure_rank(
 
 
 def _fsdp(model, optimizer):  # noqa: ANN001, ANN202
+    """Shard ``model`` with FSDP as one unit, as Lightning's FSDP does without a wrap
+    policy (AutoGluon's ``env.strategy="fsdp"``)."""
+    from torch.distributed.fsdp import fully_shard
+
+    fully_shard(model)
+    return model, _rebuilt(optimizer, model)
+
+
+def _fsdp_per_block(model, optimizer):  # noqa: ANN001, ANN202
     """Shard ``model`` with FSDP: one unit per encoder block, and one for the rest."""
     from torch.distributed.fsdp import fully_shard
 
@@ -87,4 +96,8 @@ def _rebuilt(optimizer, model):  # noqa: ANN001, ANN202
 
 
 #: How each of :data:`helpers.MULTI_GPU_STRATEGIES` distributes the built model.
-_SHARDS: dict[str, Shard] = {"fsdp": _fsdp, "ddp": _ddp}
+_SHARDS: dict[str, Shard] = {
+    "ddp": _ddp,
+    "fsdp": _fsdp,
+    "fsdp-per-block": _fsdp_per_block,
+}
