@@ -12,6 +12,7 @@ the ranks, the stand-in weights) is :mod:`helpers._measure`.
 
 from __future__ import annotations
 
+import textwrap
 import time
 from typing import Any
 
@@ -82,7 +83,7 @@ def measure_training_steps(
     A fresh process starts from a clean heap, so one measurement cannot inflate the next,
     and its memory is returned to the system when it ends. (Each is forked from a server
     that imported the libraries once, so only the first call pays for the imports.) Prints
-    one line when done: what was measured, and how long it took.
+    one line when done, wrapped at 76 characters: what was measured, and how long it took.
 
     ``needs_gib``: the free memory the measurement needs (host memory on a CPU, the GPU's
     on CUDA), checked by the measuring process before it builds anything. Where less is
@@ -135,9 +136,15 @@ def measure_training_steps(
         raise RuntimeError(
             f"measuring {name} failed:\n{_shortened(reply.error)}"
         )
-    print(
+    line = (
         f"measured {name}: {_described(settings)} "
-        f"({time.perf_counter() - start:.0f} s)",
+        f"({time.perf_counter() - start:.0f} s)"
+    )
+    # a page's code column holds 76 characters: a longer line goes on in a second one
+    print(
+        textwrap.fill(
+            line, 76, subsequent_indent="  ", break_on_hyphens=False
+        ),
         flush=True,
     )
     return [StepMeasurement(**record) for record in reply.records]

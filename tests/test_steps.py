@@ -94,6 +94,13 @@ def test_measure_training_steps_matches_in_process(capsys):
     assert capsys.readouterr().out.startswith(
         "measured tiny-t5: ia3_bias, checkpointing, batch 1, 2 ("
     )
+    # a line longer than a page's code column goes on in a second one
+    measure_training_steps(
+        checkpoint, label="a-tiny-t5-" + "x" * 30, **kwargs
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(len(line) <= 76 for line in lines)
+    assert lines[1].startswith("  batch 1, 2 (")
 
 
 def test_measure_training_steps_reports_failure(tmp_path):
