@@ -136,17 +136,17 @@ def measure_training_steps(
         raise RuntimeError(
             f"measuring {name} failed:\n{_shortened(reply.error)}"
         )
-    line = (
-        f"measured {name}: {_described(settings)} "
-        f"({time.perf_counter() - start:.0f} s)"
+    # a page's code column holds 76 characters: a longer line goes on in a second one,
+    # broken where it would break for any duration up to 999 s, the same on every machine
+    # ("(99999)": as wide as "(999 s)", and never broken)
+    wrapped = textwrap.fill(
+        f"measured {name}: {_described(settings)} (99999)",
+        76,
+        subsequent_indent="  ",
+        break_on_hyphens=False,
     )
-    # a page's code column holds 76 characters: a longer line goes on in a second one
-    print(
-        textwrap.fill(
-            line, 76, subsequent_indent="  ", break_on_hyphens=False
-        ),
-        flush=True,
-    )
+    seconds = f"({time.perf_counter() - start:.0f} s)"
+    print(wrapped.removesuffix("(99999)") + seconds, flush=True)
     return [StepMeasurement(**record) for record in reply.records]
 
 

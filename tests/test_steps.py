@@ -101,6 +101,14 @@ def test_measure_training_steps_matches_in_process(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and all(len(line) <= 76 for line in lines)
     assert lines[1].startswith("  batch 1, 2 (")
+    # where the duration would reach past the column, it goes on the next line
+    # whole, whatever its digits
+    measure_training_steps(
+        checkpoint, label="a-tiny-t5-" + "x" * 20, **kwargs
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].endswith(" batch 1, 2")
+    assert re.fullmatch(r"  \(\d+ s\)", lines[1])
 
 
 def test_measure_training_steps_reports_failure(tmp_path):
