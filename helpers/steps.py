@@ -77,13 +77,14 @@ def measure_training_steps(
     that many GPUs would through NCCL, each with a batch of ``batch_size``: with
     ``strategy="fsdp"`` PyTorch's FSDP (``fully_shard``) shards it as one unit, as
     AutoGluon's ``env.strategy="fsdp"`` does; with ``"fsdp-per-block"``, one unit per
-    block and one for the rest; with ``"ddp"`` each process holds all of it. Returns one measurement
-    per rank and batch size.
+    block and one for the rest; with ``"ddp"`` each process holds all of it. Returns one
+    measurement per rank and batch size.
 
     A fresh process starts from a clean heap, so one measurement cannot inflate the next,
     and its memory is returned to the system when it ends. (Each is forked from a server
     that imported the libraries once, so only the first call pays for the imports.) Prints
-    one line when done, wrapped at 76 characters: what was measured, and how long it took.
+    one line when done (two where it is longer than a page's 76 characters): what was
+    measured, and how long it took.
 
     ``needs_gib``: the free memory the measurement needs (host memory on a CPU, the GPU's
     on CUDA), checked by the measuring process before it builds anything. Where less is
