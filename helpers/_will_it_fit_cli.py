@@ -196,7 +196,6 @@ def report(
 def _terms(estimate: MemoryEstimate) -> list[tuple[str, float, bool]]:
     """Each term of ``estimate``: its name, GiB, and whether the peak counts it."""
     e = estimate
-    backward = e.peak_phase == "backward"
     step = e.peak_phase == "optimizer step"
     return [
         ("weights", e.weights_gib, True),
@@ -205,7 +204,7 @@ def _terms(estimate: MemoryEstimate) -> list[tuple[str, float, bool]]:
         (
             "activations kept for the backward pass",
             e.activations_gib,
-            backward,
+            e.counts_activations,
         ),
         ("short-lived buffers at the peak", e.transient_gib, True),
         ("cuBLAS workspaces, allocator rounding", e.cuda_gib, True),
