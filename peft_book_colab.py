@@ -11,8 +11,8 @@ needed when a module that a changed distribution provides is in
 prints :func:`restart_notice`.
 
 It imports only the standard library, and it is a top-level module of its own
-because ``import helpers`` imports torch and AutoGluon: that would load the
-very modules it checks. Re-running the install cell later in the same kernel
+because ``helpers``, once used, imports torch and AutoGluon's libraries: that
+would load the very modules it checks. Re-running the install cell later in the same kernel
 may also name a package imported after the install; a restart then costs a
 re-run, never a wrong result.
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from types import ModuleType
 
 _LOGGERS = (
     "lightning",
@@ -41,23 +42,28 @@ _LIBRARY_WARNINGS = (
 )
 
 
-def quiet_library_output() -> None:
-    """Raise Lightning's log level to WARNING, hide library warnings and progress bars.
-
-    Download and weight-loading bars come back for a profile that shows progress
-    (:func:`helpers.get_profile`).
-    """
+def quiet_library_warnings() -> None:
+    """Hide the libraries' warnings that say nothing a reader can act on, and their
+    loggers' INFO messages. Run by ``import helpers``, before any library is imported."""
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     for category, message in _LIBRARY_WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
-    import lightning.pytorch  # noqa: F401  (it sets its loggers to INFO when first imported)
+    quiet_loggers()
 
+
+def quiet_loggers() -> None:
+    """Raise Lightning's and AutoGluon's loggers to WARNING. Run again once
+    ``lightning.pytorch`` is imported: it sets its loggers to INFO when imported."""
     for name in _LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    from transformers.utils import logging as transformers_logging
 
+
+def quiet_transformers(transformers_logging: ModuleType) -> None:
+    """Show only transformers' errors, and no loading bars (``transformers_logging``:
+    ``transformers.utils.logging``, just imported). Bars come back for a profile that
+    shows progress (:func:`helpers.get_profile`)."""
     transformers_logging.set_verbosity_error()
-    show_download_progress(False)
+    transformers_logging.disable_progress_bar()
 
 
 def show_download_progress(show: bool) -> None:

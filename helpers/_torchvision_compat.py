@@ -1,4 +1,4 @@
-"""Make ``import autogluon.multimodal`` work next to a CPU build of torch.
+"""Make ``import torchvision`` (hence AutoGluon) work next to a CPU build of torch.
 
 The torchvision wheel on PyPI is built against CUDA. Next to the CPU build of torch its
 compiled operators cannot load, and ``import torchvision`` then stops with
@@ -6,16 +6,21 @@ compiled operators cannot load, and ``import torchvision`` then stops with
 registers fake kernels for ``nms`` and ``qnms``. Declaring the two operator schemas first
 lets the import finish. The text models in this book never call these operators.
 
-Importing this module is enough. Where torchvision imports cleanly it changes nothing.
+:func:`declare_missing_operators` loads torchvision's compiled operators as torchvision
+does (``torch.ops.load_library``), without running any of torchvision's Python code, and
+declares the schemas only where they cannot load. :mod:`helpers._setup` calls it right
+after torch's first import: before torchvision's own code, whichever of the two a
+program imports first. Where torchvision's operators load it changes nothing.
 """
 
 from __future__ import annotations
 
-import sys
+import importlib.machinery
+import importlib.util
+from pathlib import Path
 
 import torch
 
-_MISSING_OP = "torchvision::nms does not exist"
 _SCHEMAS = (
     "nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
     "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
@@ -24,37 +29,28 @@ _SCHEMAS = (
 _library: torch.library.Library | None = None
 
 
-def _forget_torchvision() -> None:
-    for name in [
-        m
-        for m in sys.modules
-        if m == "torchvision" or m.startswith("torchvision.")
-    ]:
-        del sys.modules[name]
+def declare_missing_operators() -> bool:
+    """Declare torchvision's ``nms`` and ``qnms`` where its compiled operators cannot
+    load.
 
-
-def ensure_torchvision_imports() -> bool:
-    """Import torchvision, declaring its missing operators if needed.
-
-    Returns True when the schemas had to be declared, False when torchvision imported as
-    it is (or is not installed at all). Any other import error is raised unchanged.
+    Returns True when the schemas are declared (now or by an earlier call), False when
+    torchvision's operators load as they are, or torchvision is not installed.
     """
     global _library
-    try:
-        import torchvision  # noqa: F401
-    except ModuleNotFoundError:
-        return False
-    except RuntimeError as error:
-        if _MISSING_OP not in str(error):
-            raise
-        _forget_torchvision()
-        _library = torch.library.Library("torchvision", "DEF")
-        for schema in _SCHEMAS:
-            _library.define(schema)
-        import torchvision  # noqa: F401
-
+    if _library is not None:
         return True
-    return False
-
-
-PATCHED = ensure_torchvision_imports()
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or spec.origin is None:
+        return False
+    folder = Path(spec.origin).parent
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        if (folder / f"_C{suffix}").is_file():
+            try:
+                torch.ops.load_library(str(folder / f"_C{suffix}"))
+            except OSError:
+                break
+            return False
+    _library = torch.library.Library("torchvision", "DEF")
+    for schema in _SCHEMAS:
+        _library.define(schema)
+    return True

@@ -44,15 +44,15 @@ def load_config(model: str) -> Any:
         For a folder without ``config.json``, or a Hub model whose configuration cannot
         be fetched (offline, a wrong name) or read.
     """
+    folder = Path(model)
+    if not folder.is_dir() and model in PUBLISHED_NAMES:
+        return published_config(model)  # no transformers, so no torch: fast
     from transformers import AutoConfig
 
-    folder = Path(model)
     if folder.is_dir():
         if not (folder / "config.json").is_file():
             raise ConfigError(f"the folder {model} holds no config.json")
         return AutoConfig.from_pretrained(folder)
-    if model in PUBLISHED_NAMES:
-        return published_config(model)
     try:
         return AutoConfig.from_pretrained(model)
     except (OSError, ValueError) as error:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ._checks import require_choice
+
 #: Bytes in a GiB (every memory figure of the book is in GiB).
 GIB = 1024**3
 
@@ -112,10 +114,7 @@ def usable_gpu_gib(gpu: str) -> float:
     ValueError
         For a GPU not in :data:`GPU_SPECS`.
     """
-    if gpu not in GPU_SPECS:
-        raise ValueError(
-            f"unknown GPU {gpu!r}; known: {', '.join(GPU_SPECS)}"
-        )
+    require_choice(gpu, "GPU", GPU_SPECS)
     return usable_gpu_gib_of_total(GPU_SPECS[gpu].cuda_total_gib * GIB)
 
 

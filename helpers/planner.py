@@ -14,7 +14,7 @@ allocator's rounding of each block (:mod:`helpers._planner_terms`). What a GPU h
 allocator hands out (the CUDA context, the allocator's spare blocks) is not counted;
 :func:`will_it_fit` keeps it from the GPU's memory instead (:func:`helpers.usable_gpu_gib`).
 Each term is explained in the book's concepts page and checked against real training steps
-in chapter 5 (on a CPU: the CUDA terms are not yet checked on a GPU).
+in chapter 5 on a CPU; the CUDA terms against the GPU record of :func:`helpers.gpu_runs`.
 
 Plain arithmetic: the architecture and its parameter counts are in
 :mod:`helpers._architecture`, the activation and CUDA terms in
@@ -37,6 +37,7 @@ from ._architecture import (  # PEFT_METHODS, parameter_counts: public here
     largest_optimizer_group,
     parameter_counts,
 )
+from ._checks import require_choice, require_count
 from ._configs import published_config
 from ._planner_terms import cuda_terms, saved_activations, score_gradients
 from .gpus import GIB, GPU_SPECS, usable_gpu_gib
@@ -161,7 +162,7 @@ def _resolve_config(config_or_name: Any) -> Any:
 
 
 def estimate_training_memory(
-    config: Any,
+    config_or_name: Any,
     *,
     peft: str,
     gradient_checkpointing: bool,
@@ -207,7 +208,8 @@ def estimate_training_memory(
     On CUDA the estimate also holds ``cuda_gib``: cuBLAS's workspaces and the caching
     allocator's rounding of the weights, gradients and optimizer states
     (``helpers._planner_terms.cuda_terms``), which ``torch.cuda.max_memory_allocated``
-    counts. The CUDA terms were checked on an NVIDIA H200 (``tests/data/gpu-runs``).
+    counts. The CUDA terms were checked on an NVIDIA H200 (the record in
+    ``helpers/data/gpu_runs/``, :func:`helpers.gpu_runs`).
 
     The optimizer step
     ------------------
@@ -230,10 +232,12 @@ def estimate_training_memory(
 
     Parameters
     ----------
-    config
+    config_or_name
         A transformers config of the T5 family (``helpers.flan_t5_config(name)`` gives
         FLAN-T5's), of DeBERTa-v3 (``helpers.mdeberta_v3_base_config()``) or of the BERT
-        family (``bert``, ``roberta``, ``xlm-roberta``, ``electra``).
+        family (``bert``, ``roberta``, ``xlm-roberta``, ``electra``); or the name of a
+        published model the planner knows (``helpers._configs.PUBLISHED_NAMES``), as
+        for :func:`will_it_fit`.
     peft
         ``"full"`` for full finetuning, or another of :data:`PEFT_METHODS`.
     gradient_checkpointing, batch_size, seq_len
@@ -260,10 +264,13 @@ def estimate_training_memory(
     Raises
     ------
     ValueError
-        For a config of another architecture, an unknown method, precision or strategy
-        (16-bit precision for DeBERTa, FSDP per block for DeBERTa and BERT), or sizes
-        below 1.
+        For a config of another architecture, a name the planner does not know, an
+        unknown method, precision or strategy (16-bit precision for DeBERTa, FSDP per
+        block for DeBERTa and BERT), or sizes below 1.
+    TypeError
+        For sizes that are not whole numbers, or a GPU that is not a name.
     """
+    config = _resolve_config(config_or_name)
     a = architecture(config)
     check_peft(peft, a)
     check_lora_rank(lora_rank)
@@ -273,16 +280,12 @@ def estimate_training_memory(
             "16-bit precision is modelled for the T5 and BERT families only; use "
             f"precision='32' for {a.family}"
         )
-    if batch_size < 1 or seq_len < 1:
-        raise ValueError(
-            f"batch_size and seq_len must be at least 1, got {batch_size} and {seq_len}"
-        )
+    require_count(batch_size, "batch_size")
+    require_count(seq_len, "seq_len")
     if device not in {"cuda", "cpu"}:
         raise ValueError(f"device must be 'cuda' or 'cpu', got {device!r}")
-    if gpu is not None and gpu not in GPU_SPECS:
-        raise ValueError(
-            f"unknown GPU {gpu!r}; known: {', '.join(GPU_SPECS)}"
-        )
+    if gpu is not None:
+        require_choice(gpu, "GPU", GPU_SPECS)
     check_strategy(gpus, strategy)
     if gpus > 1 and strategy == "fsdp-per-block" and a.family != "t5":
         raise ValueError(

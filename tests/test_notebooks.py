@@ -115,6 +115,36 @@ def test_api_page_lists_every_chapter_of_the_map_in_order():
         )
 
 
+def test_each_public_name_is_filed_under_the_chapter_that_first_uses_it():
+    """``helpers.CHAPTERS`` files a name under the first chapter whose code or prose
+    names it, or under "setup" when only the setup page does; and every filed name is
+    one ``helpers`` can import (each public name loads its module on first use)."""
+    import helpers
+
+    texts = {
+        chapter: "\n".join(
+            cell.source
+            for cell in _read(ROOT / "notebooks" / f"{chapter}.ipynb").cells
+        )
+        for chapter in helpers.CHAPTERS
+        if chapter != "setup"
+    }
+    setup = (ROOT / "book" / "setup.md").read_text()
+    for filed, names in helpers.CHAPTERS.items():
+        for name in names:
+            named = re.compile(rf"\b{re.escape(name)}\b")
+            first = next((c for c in texts if named.search(texts[c])), None)
+            if filed == "setup":
+                assert first is None and named.search(setup), name
+            else:
+                assert first == filed, (
+                    f"{name}: filed {filed}, first {first}"
+                )
+    assert set(helpers._MODULE_OF) == set(helpers.__all__)
+    for name in helpers.__all__:
+        assert getattr(helpers, name) is not None
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_every_figure_has_alt_text(path: Path) -> None:
     for cell in _read(path).cells:

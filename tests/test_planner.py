@@ -715,3 +715,13 @@ def test_parameter_tensors_add_up_to_the_counts(name):
         total, trainable, _ = parameter_counts(config, peft)
         assert sum(n for n, _, _ in tensors) == total
         assert sum(n for n, t, _ in tensors if t) == trainable
+
+
+def test_a_model_is_named_as_for_will_it_fit():
+    """Every planner function takes a config or a name the planner knows."""
+    step = dict(peft="ia3_bias", gradient_checkpointing=True, batch_size=8)
+    by_name = helpers.estimate_training_memory("google/flan-t5-xl", **step)
+    by_config = helpers.estimate_training_memory(
+        helpers.flan_t5_config("google/flan-t5-xl"), **step
+    )
+    assert by_name == by_config

@@ -6,9 +6,12 @@ from __future__ import annotations
 import helpers
 from helpers._will_it_fit_cli import main
 
+import ast
 import importlib
 import runpy
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +142,31 @@ def test_the_command_runs_as_python_m_and_leaves_the_function_alone(
     with pytest.raises(ImportError, match="is a command"):
         importlib.import_module("helpers.will_it_fit")
     assert callable(helpers.will_it_fit)
+
+
+def test_the_command_loads_no_library_that_trains():
+    """``import helpers`` and the command for a known name load none of torch,
+    transformers, Lightning, AutoGluon, matplotlib, pandas or scipy: the command took
+    10 s when ``import helpers`` imported them all."""
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = ['will_it_fit', 'google/flan-t5-xl', '--gpu', 'T4',\n"
+        "            '--peft', 'ia3_bias', '--checkpointing']\n"
+        "try:\n"
+        "    runpy.run_module('helpers.will_it_fit', run_name='__main__')\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(helpers.__file__).parent.parent,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "It fits on a T4" in result.stdout
+    loaded = set(ast.literal_eval(result.stdout.strip().splitlines()[-1]))
+    heavy = {"torch", "transformers", "lightning", "autogluon", "matplotlib"}
+    assert loaded & (heavy | {"pandas", "scipy", "torchvision"}) == set()
