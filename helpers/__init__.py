@@ -23,7 +23,7 @@ open.
 4. Training and measuring: ``profiles``, ``parameters``, ``recipes``, ``evaluation``,
    ``memory``, ``steps``, ``adapters``, ``peers``, with ``_measure`` (the measuring
    server and its processes).
-5. On top: ``plots``; ``_fill_mirror`` (``make mirror``); ``will_it_fit``, the command
+5. On top: ``plots`` and ``score_plots`` (with ``_figures``, their style); ``_fill_mirror`` (``make mirror``); ``will_it_fit``, the command
    ``python -m helpers.will_it_fit`` (its logic in ``_will_it_fit_cli``; it cannot be
    imported, since that would hide the function :func:`will_it_fit`).
 
@@ -79,9 +79,12 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "estimate_training_memory", "will_it_fit",
     ),
     "plots": (
-        "pareto_front", "plot_memory_timeline", "plot_estimator_errors",
-        "plot_method_tradeoffs", "plot_peak_memory", "plot_predicted_vs_measured",
-        "plot_scores_by_language", "plot_trainable_parameters", "plot_training_curve",
+        "plot_memory_timeline", "plot_estimator_errors", "plot_peak_memory",
+        "plot_predicted_vs_measured", "plot_trainable_parameters",
+    ),
+    "score_plots": (
+        "pareto_front", "plot_method_tradeoffs", "plot_scores_by_language",
+        "plot_training_curve",
     ),
     "peers": ("estimator_errors",),
     "profiles": ("Profile", "get_profile"),

@@ -51,7 +51,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     (
         "on top",
         frozenset(
-            {"plots", "_fill_mirror", "will_it_fit", "_will_it_fit_cli"}
+            {"plots", "score_plots", "_figures", "_fill_mirror"}
+            | {"will_it_fit", "_will_it_fit_cli"}
         ),
     ),
 )

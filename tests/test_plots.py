@@ -4,9 +4,9 @@ from helpers.gpus import CHART_GPUS, GPU_MEMORY_GIB, usable_gpu_gib
 from helpers.plots import (
     plot_memory_timeline,
     plot_peak_memory,
-    plot_scores_by_language,
     plot_trainable_parameters,
 )
+from helpers.score_plots import plot_scores_by_language
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -175,7 +175,7 @@ def test_scores_by_language_refuses_empty_scores():
 
 
 def test_pareto_front():
-    from helpers.plots import pareto_front
+    from helpers.score_plots import pareto_front
 
     #               cheap+good  dominated  costly+best  equal to first
     assert pareto_front([1, 2, 10, 1], [0.8, 0.7, 0.9, 0.8]) == [
@@ -189,7 +189,7 @@ def test_pareto_front():
 
 
 def test_pareto_front_counts_only_differences_beyond_the_intervals():
-    from helpers.plots import pareto_front
+    from helpers.score_plots import pareto_front
 
     costs, scores = [1, 2, 3, 4], [0.80, 0.83, 0.95, 0.70]
     # without intervals each costlier point scores higher: all but the last on the front
@@ -215,10 +215,8 @@ def test_pareto_front_counts_only_differences_beyond_the_intervals():
 
 
 def test_method_tradeoffs_and_predicted_vs_measured():
-    from helpers.plots import (
-        plot_method_tradeoffs,
-        plot_predicted_vs_measured,
-    )
+    from helpers.plots import plot_predicted_vs_measured
+    from helpers.score_plots import plot_method_tradeoffs
 
     table = pd.DataFrame(
         {
