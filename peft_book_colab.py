@@ -12,9 +12,9 @@ prints :func:`restart_notice`.
 
 It imports only the standard library, and it is a top-level module of its own
 because ``helpers``, once used, imports torch and AutoGluon's libraries: that
-would load the very modules it checks. Re-running the install cell later in the same kernel
-may also name a package imported after the install; a restart then costs a
-re-run, never a wrong result.
+would load the very modules it checks. Re-running the install cell later in
+the same kernel may also name a package imported after the install; a restart
+then costs a re-run, never a wrong result.
 """
 
 from __future__ import annotations

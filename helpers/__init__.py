@@ -101,7 +101,10 @@ _MODULE_OF = {
 
 
 def __getattr__(name: str) -> Any:
-    """``helpers.name``: import the name's module, keep the name on the package."""
+    """``helpers.name``: import the name's module, keep the name on the package; or a
+    public module itself."""
+    if name in _MODULES:  # a public module: helpers.needs.CHAPTER_NEEDS
+        return importlib.import_module(f".{name}", __name__)
     if name not in _MODULE_OF:
         raise AttributeError(f"module 'helpers' has no attribute {name!r}")
     value = getattr(
