@@ -113,6 +113,8 @@ def usable_gpu_gib(gpu: str) -> float:
     ------
     ValueError
         For a GPU not in :data:`GPU_SPECS`.
+    TypeError
+        For a ``gpu`` that is not a name (a list of names, its memory).
     """
     require_choice(gpu, "GPU", GPU_SPECS)
     return usable_gpu_gib_of_total(GPU_SPECS[gpu].cuda_total_gib * GIB)

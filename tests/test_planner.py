@@ -319,26 +319,17 @@ def test_one_unit_fsdp_peaks_at_the_end_of_the_forward_pass(tmp_path):
     config, folder = _small_t5_folder(
         tmp_path, d=128, d_ff=256, heads=4, d_kv=32, layers=3, vocab=32128
     )
-    step = dict(gradient_checkpointing=True, seq_len=128, steps=2)
-    (measured, _) = measure_here(
-        StepSettings(
-            folder,
-            peft="ia3_bias",
-            batch_sizes=(4,),
-            ranks=2,
-            strategy="fsdp",
-            **step,
-        )
-    )
-    predicted = helpers.estimate_training_memory(
-        config,
+    step = dict(
         peft="ia3_bias",
-        batch_size=4,
-        device="cpu",
-        gpus=2,
-        strategy="fsdp",
         gradient_checkpointing=True,
         seq_len=128,
+        strategy="fsdp",
+    )
+    (measured, _) = measure_here(
+        StepSettings(folder, batch_sizes=(4,), steps=2, ranks=2, **step)
+    )
+    predicted = helpers.estimate_training_memory(
+        config, batch_size=4, device="cpu", gpus=2, **step
     )
     phases = measured.phase_peaks_gib
     assert max(phases, key=phases.get) == "forward"
