@@ -26,7 +26,8 @@ and fails when
 - the page throws an uncaught JavaScript exception;
 - an image has no alt text, or a file name as its alt text;
 - a reader would have to scroll sideways: a code block, output or table wider than its box
-  (``scrollWidth`` above ``clientWidth``), or a page wider than the 1280-px window. The
+  (``scrollWidth`` above ``clientWidth``; folded cells are opened to be measured), or a
+  page wider than the 1280-px window. The
   window shows an ordinary 15-px scrollbar, as on most desktops (not the overlay kind,
   which takes no width), so the code column is as narrow as a reader's.
 
@@ -59,11 +60,15 @@ BROWSERS = (
     "google-chrome",
     "google-chrome-stable",
 )
+WINDOW_WIDTH = (
+    1280  # px, with an ordinary 15-px scrollbar: the reader's window
+)
+SCROLLBAR_WIDTH = 15
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-default-browser-check", "--disable-extensions", "--disable-dev-shm-usage",
-    "--mute-audio", "--force-device-scale-factor=1", "--window-size=1280,900",
+    "--mute-audio", "--force-device-scale-factor=1", f"--window-size={WINDOW_WIDTH},900",
     "--remote-debugging-pipe",
 ]  # fmt: skip
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -104,9 +109,12 @@ INSPECT_PAGE = r"""
     if ((math ? inMath : anywhere).test(node.textContent)) rawTex.push(node.textContent.trim().slice(0, 80));
   }
   // Elements a reader would have to scroll sideways: a scroll container (code, outputs,
-  // tables) whose content is wider than its box.
+  // tables) whose content is wider than its box. Folded cells (hide-input) are measured
+  // open, as a reader who opens one sees them, then folded again for the screenshot.
   function overflowing() {
     const found = [];
+    const folded = [...document.querySelectorAll("main details:not([open])")];
+    folded.forEach((fold) => { fold.open = true; });
     for (const el of document.querySelectorAll("main *")) {
       const overflowX = getComputedStyle(el).overflowX;
       if ((overflowX === "auto" || overflowX === "scroll") && el.scrollWidth > el.clientWidth + 1
@@ -116,6 +124,7 @@ INSPECT_PAGE = r"""
                    `(${el.scrollWidth} > ${el.clientWidth} px): ${text}`);
       }
     }
+    folded.forEach((fold) => { fold.open = false; });
     return found;
   }
   return {
@@ -327,15 +336,17 @@ class Tab:
 
     def screenshot(self, path: Path) -> None:
         """Save the whole page as a PNG: the viewport is made as tall as the page first
-        (capturing beyond a small viewport lets the theme's sticky sidebars slide away)."""
-        width, height = 0, 0
+        (capturing beyond a small viewport lets the theme's sticky sidebars slide away),
+        and as wide as the reader's window less its scrollbar, which a viewport as tall
+        as the page does not show: the columns are laid out as the check measured them."""
+        width, height = WINDOW_WIDTH - SCROLLBAR_WIDTH, 0
         for _ in range(
             3
         ):  # a taller viewport can change the page's height; settle first
             size = self.send("Page.getLayoutMetrics")["cssContentSize"]
-            if (int(size["width"]), int(size["height"])) == (width, height):
+            if int(size["height"]) == height:
                 break
-            width, height = int(size["width"]), int(size["height"])
+            height = int(size["height"])
             metrics = {
                 "width": width,
                 "height": height,

@@ -183,6 +183,39 @@ def test_code_cells_are_short_and_never_branch_on_the_profile_name(
         )
 
 
+#: Non-blank lines of code a chapter shows (cells not folded): the lesson in sight.
+SHOWN_CODE_LINES = 200
+FOLDED = {"hide-input", "remove-input", "hide-cell", "remove-cell"}
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_a_chapter_shows_its_lesson_and_folds_its_machinery(
+    path: Path,
+) -> None:
+    """At most SHOWN_CODE_LINES of shown code; the Checks and the saving of
+    results are folded (tag ``hide-input``: nbval still runs and compares
+    them, and a reader can open them)."""
+    shown, in_checks = 0, False
+    for cell in _read(path).cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("## "):
+                    in_checks = line == "## Checks"
+            continue
+        folded = bool(FOLDED & set(cell.metadata.get("tags", [])))
+        first = cell.source.splitlines()[0]
+        if in_checks or "save_results(" in cell.source:
+            assert folded, f"machinery in sight: {first!r}"
+        if not folded:
+            shown += sum(
+                1 for line in cell.source.splitlines() if line.strip()
+            )
+    assert shown <= SHOWN_CODE_LINES, (
+        f"{shown} lines of code shown; fold (hide-input) what measures, "
+        "formats or plots, or move it into helpers"
+    )
+
+
 def _run_minutes(notebook: nbformat.NotebookNode) -> float:
     """Minutes of the run whose outputs the notebook holds (first cell started to
     last cell done), as the workshop guide's agenda reads them."""
