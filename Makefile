@@ -11,7 +11,8 @@ export PYTHONHASHSEED := 0
 # instead of 13 s for `import autogluon.multimodal` on 2 cores, and a fit twice as long.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install book test lint format unit-tests book-checks notebooks-checked rehearsal mirror chapter workshop clean
+.PHONY: install book test lint format unit-tests book-checks notebooks-checked \
+	notebooks-beside-unit-tests rehearsal mirror chapter workshop clean
 
 install: $(STAMP)
 
@@ -39,15 +40,20 @@ book: install
 # run), the environment, lint, then side by side: the unit tests; the book's strict build
 # with its static site check (no resource from another host, no broken internal link or
 # anchor, every page in the navigation) and real-browser check (headless Chromium;
-# screenshots in _build/screenshots); and nbval over every chapter and the workshop guide,
-# one notebook at a time. The unit tests and the book build run mostly on one core, so
-# nbval takes the other; it starts with the light chapters and reaches the two that build
-# FLAN-T5-XL and -XXL (10 to 12 GiB) once the unit tests are done, so that no two large
-# builds share the 24 GiB. Ends with a timing summary, also when a step fails.
+# screenshots in _build/screenshots); and nbval over the light chapters. Then nbval over
+# the others and the workshop guide. One notebook at a time in each nbval. The unit tests
+# and the book build take about one core, so the light chapters beside them train with one
+# torch thread: with two, chapter 1 took 7 minutes beside them (its threads wait on each
+# other for a shared core), against 2 minutes alone. Chapter 4's fits and the two chapters
+# that build FLAN-T5-XL and -XXL (10 to 12 GiB) come after, with both cores, so that no
+# two large builds share the 24 GiB. Ends with a timing summary, also when a step fails.
 TIMED := python3 -m tests.timing
+BESIDE_UNIT_TESTS := notebooks/01_multilingual_baseline.ipynb notebooks/02_ia3_bias.ipynb \
+	notebooks/05_will_it_fit.ipynb
 LARGE_BUILDS := notebooks/03_flan_t5_xl_checkpointing.ipynb notebooks/06_flan_t5_xxl_16_bit.ipynb
-NOTEBOOKS := $(filter-out $(LARGE_BUILDS),$(sort $(wildcard notebooks/*.ipynb))) \
-	$(LARGE_BUILDS) book/workshop.ipynb
+AFTER_UNIT_TESTS := $(filter-out $(BESIDE_UNIT_TESTS) $(LARGE_BUILDS),\
+	$(sort $(wildcard notebooks/*.ipynb))) $(LARGE_BUILDS) book/workshop.ipynb
+NOTEBOOKS := $(BESIDE_UNIT_TESTS) $(AFTER_UNIT_TESTS)
 NBVAL := PEFT_BOOK_PROFILE=tiny $(PY) -m pytest -p tests.timing -p tests.nbval_numbers --nbval \
 	--nbval-current-env \
 	--nbval-sanitize-with tests/sanitize.cfg
@@ -61,10 +67,15 @@ test:
 	wait $$browser || { cat _build/chromium-install.log; exit 1; }; \
 	$(TIMED) run "lint and format (ruff, nbqa)" -- $(MAKE) --no-print-directory lint; \
 	$(MAKE) --no-print-directory --jobs=3 --output-sync=target unit-tests book-checks \
-		notebooks-checked
+		notebooks-beside-unit-tests; \
+	$(MAKE) --no-print-directory notebooks-checked NOTEBOOKS="$(AFTER_UNIT_TESTS)"
 
+# nbval over NOTEBOOKS (default: all; tests/kernel_paths.py passes one at a time).
 notebooks-checked: install
 	$(NBVAL) $(NOTEBOOKS)
+
+notebooks-beside-unit-tests: install
+	OMP_NUM_THREADS=1 $(NBVAL) $(BESIDE_UNIT_TESTS)
 
 # ruff for helpers/ and tests/, nbqa + ruff for the notebooks (settings in pyproject.toml;
 # .pre-commit-config.yaml runs the same). `make format` fixes what can be fixed. Notebook

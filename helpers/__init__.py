@@ -126,7 +126,7 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
         "get_profile", "Profile", "check_gpu", "load_reviews", "fresh_run_dir",
         "MemoryMonitor", "count_parameters", "resolved_settings",
         "evaluate_by_language", "language_names", "plot_scores_by_language",
-        "save_results", "predict_sentiment",
+        "save_results", "predict_sentiment", "profile_swaps",
     ),
     "02_ia3_bias": (
         "load_results", "migrate_hyperparameters", "RenamedKeyWarning",
@@ -136,7 +136,7 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     ),
     "03_flan_t5_xl_checkpointing": (
         "flan_t5_config", "architecture_folder", "measure_training_steps",
-        "plot_memory_timeline", "clean_cache", "will_it_fit", "profile_swaps",
+        "plot_memory_timeline", "clean_cache", "will_it_fit",
     ),
     "04_peft_shootout": (
         "build_autogluon_text_model", "roc_auc_intervals", "pareto_front",
