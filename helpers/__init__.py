@@ -14,7 +14,8 @@ open.
 
 1. Set-up: ``_setup``, ``_quiet``, ``_torchvision_compat``.
 2. Arithmetic, importing nothing that trains or downloads: ``gpus``, ``planner`` (with
-   ``_architecture``, ``_planner_terms``, ``_configs``), ``hyperparameters``, ``needs``,
+   ``_architecture``, ``_planner_terms``, ``_cuda_terms``, ``_planner_phases``,
+   ``_configs``), ``hyperparameters``, ``needs``,
    and ``_checks`` (the checks of the arguments a reader passes).
 3. Files and data: ``cache``, ``results``, ``reviews``, ``models``, ``gpu_runs`` (the
    GPU records in ``data/gpu_runs/``), with ``_files``, ``_download``, ``_mirror``,
@@ -68,8 +69,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "hyperparameters": ("RenamedKeyWarning", "migrate_hyperparameters"),
     "memory": ("MemoryMonitor",),
     "models": (
-        "architecture_folder", "flan_t5_config", "mdeberta_v3_base_config",
-        "multilingual_e5_small_config",
+        "architecture_folder", "checkpoint_folder", "flan_t5_config",
+        "mdeberta_v3_base_config", "multilingual_e5_small_config",
     ),
     "needs": ("GPUTooSmallError", "check_gpu"),
     "parameters": (
@@ -136,7 +137,8 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     ),
     "03_flan_t5_xl_checkpointing": (
         "flan_t5_config", "architecture_folder", "measure_training_steps",
-        "plot_memory_timeline", "clean_cache", "will_it_fit",
+        "plot_memory_timeline", "clean_cache", "checkpoint_folder", "will_it_fit",
+        "book_cache_dir",
     ),
     "04_peft_shootout": (
         "build_autogluon_text_model", "roc_auc_intervals", "pareto_front",
@@ -150,7 +152,7 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     ),
     "06_flan_t5_xxl_16_bit": ("PRECISIONS", "MULTI_GPU_STRATEGIES"),
     "setup": (
-        "book_cache_dir", "ChecksumError", "MirrorError", "OfflineError",
+        "ChecksumError", "MirrorError", "OfflineError",
         "GPUTooSmallError", "NotOwnedError",
     ),
 }  # fmt: skip

@@ -94,6 +94,13 @@ def mirror_folder() -> Path | None:
     return folder
 
 
+def in_mirror(path: Path) -> bool:
+    """Whether ``path`` lies in the mirror that ``$PEFT_BOOK_MIRROR`` names (set or not
+    filled: a mirror is kept, whatever it holds)."""
+    named = _named_folder()
+    return named is not None and path.resolve().is_relative_to(named[1])
+
+
 def read_manifest(folder: Path) -> dict[str, Any]:
     """The mirror's ``manifest.json``: ``stand_in``, ``archive`` (file, sha1) and ``models``."""
     return json.loads((folder / MANIFEST).read_text())

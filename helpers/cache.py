@@ -144,6 +144,13 @@ def _owner(location: Path) -> Path | None:
     return None
 
 
+def owned_location(path: str | os.PathLike[str]) -> Path | None:
+    """Where ``path`` lies, if the book owns it (:func:`clean_cache` may delete it);
+    ``None`` otherwise."""
+    location = _where(path)
+    return location if _owner(location) is not None else None
+
+
 def _unsafe_targets() -> set[Path]:
     cwd = Path.cwd().resolve()
     return {Path(cwd.anchor), Path.home().resolve(), cwd, *cwd.parents}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 from .gpus import GIB
 
 if TYPE_CHECKING:
-    from ._measure._tensors import TensorMemoryTracker
+    from ._tensor_tracker import TensorMemoryTracker
 
 _PROC_STATUS = Path("/proc/self/status")
 _PROC_CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -181,8 +181,8 @@ class MemoryMonitor:
             )
         self.baseline_gib = self._current_gib()
         if self.track_tensors and self.device == "cpu":
-            # imported here: helpers._measure, which holds it, imports this module
-            from ._measure._tensors import TensorMemoryTracker
+            # imported here: it needs torch, which a monitor of RAM alone does not
+            from ._tensor_tracker import TensorMemoryTracker
 
             self._tracker = TensorMemoryTracker()
             self._tracker.add(self._existing)

@@ -4,6 +4,8 @@
   FLAN-T5 family and of mDeBERTa-v3-base, optionally with fewer blocks.
 * :func:`architecture_folder`: a folder AutoGluon builds the real FLAN-T5 encoder from, with
   random weights (memory does not depend on weight values).
+* :func:`checkpoint_folder`: where a checkpoint's files lie in the book's cache, to free
+  them with :func:`helpers.clean_cache`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from ._configs import (
     check_flan_t5_name,
 )
 from ._local_models import tiny_t5_folder
-from .cache import book_cache_dir
+from ._mirror import in_mirror
+from .cache import book_cache_dir, owned_location
 
 
 def _check_num_layers(num_layers: int | None) -> None:
@@ -134,3 +137,35 @@ def architecture_folder(name: str, num_layers: int | None = None) -> Path:
         json.dumps(config.to_dict(), indent=2, sort_keys=True)
     )
     return folder
+
+
+def checkpoint_folder(checkpoint: str) -> Path | None:
+    """The folder in the book's cache that holds ``checkpoint``'s files, to free with
+    :func:`helpers.clean_cache`; ``None`` when they are not in the book's cache.
+
+    A local folder is itself: the ``tiny`` profile's checkpoints, which the book builds
+    in its cache. A Hugging Face Hub name is its folder in the Hugging Face cache,
+    ``models--<org>--<name>``, where ``fit`` downloaded it (``google/flan-t5-xl``: about
+    11 GB). ``None`` for files the book did not put in its cache: a folder of your own,
+    a Hugging Face cache you chose with ``HF_HOME``, a name never downloaded, and a model
+    in a mirror (``$PEFT_BOOK_MIRROR``), which is filled to be used again and never freed.
+
+    Raises
+    ------
+    TypeError
+        If ``checkpoint`` is not a string.
+    """
+    if not isinstance(checkpoint, str) or not checkpoint.strip():
+        raise TypeError(
+            "checkpoint_folder takes a checkpoint: a Hugging Face name such as "
+            f"'google/flan-t5-xl', or a folder; got {checkpoint!r}"
+        )
+    folder = Path(checkpoint).expanduser()
+    if not folder.is_dir():
+        from huggingface_hub import constants
+
+        hub_name = "models--" + checkpoint.replace("/", "--")
+        folder = Path(constants.HF_HUB_CACHE) / hub_name
+    if not folder.is_dir() or in_mirror(folder):
+        return None
+    return owned_location(folder)

@@ -10,37 +10,43 @@ then the gradients and AdamW's two moments of the trainable parameters, then the
 activations the forward pass keeps for the backward pass, then the short-lived buffers at
 the two moments where memory can peak (the start of the backward pass, the optimizer step).
 On CUDA, ``max_memory_allocated`` also counts cuBLAS's workspaces and the caching
-allocator's rounding of each block (:mod:`helpers._planner_terms`). What a GPU holds beyond what the
+allocator's rounding of each block (:mod:`helpers._cuda_terms`). What a GPU holds beyond what the
 allocator hands out (the CUDA context, the allocator's spare blocks) is not counted;
 :func:`will_it_fit` keeps it from the GPU's memory instead (:func:`helpers.usable_gpu_gib`).
 Each term is explained in the book's concepts page and checked against real training steps
 in chapter 5 on a CPU; the CUDA terms against the GPU record of :func:`helpers.gpu_runs`.
 
 Plain arithmetic: the architecture and its parameter counts are in
-:mod:`helpers._architecture`, the activation and CUDA terms in
-:mod:`helpers._planner_terms`, the published configurations it knows by name in
+:mod:`helpers._architecture`, the activation terms in :mod:`helpers._planner_terms`, the
+CUDA terms in :mod:`helpers._cuda_terms`, the phases where a step can peak in
+:mod:`helpers._planner_phases`, the published configurations it knows by name in
 :mod:`helpers._configs`; none of them imports torch or transformers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from ._architecture import (  # PEFT_METHODS, parameter_counts: public here
     LORA_RANK,
     PEFT_METHODS,  # noqa: F401
+    Architecture,
     architecture,
     check_lora_rank,
     check_peft,
-    fsdp_units,
-    largest_optimizer_group,
     parameter_counts,
 )
 from ._checks import require_choice, require_count
 from ._configs import published_config
-from ._planner_terms import cuda_terms, saved_activations, score_gradients
-from .gpus import GIB, GPU_SPECS, usable_gpu_gib
+from ._cuda_terms import cuda_terms
+from ._planner_phases import (  # MemoryEstimate: public here
+    Counts,
+    MemoryEstimate,
+    phases,
+    step_transient,
+)
+from ._planner_terms import saved_activations, score_gradients
+from .gpus import GPU_SPECS, usable_gpu_gib
 
 #: Precisions (Lightning's names, AutoGluon's ``env.precision``). Mixed precision keeps fp32
 #: weights, gradients and optimizer states, and runs the matrix products in 16 bits. True
@@ -91,74 +97,47 @@ def check_strategy(count: int, strategy: str, counted: str = "gpus") -> None:
         )
 
 
-@dataclass(frozen=True)
-class MemoryEstimate:
-    """An estimate of training memory, term by term, in GiB; ``total_gib`` is the peak.
-
-    On several GPUs every term is one GPU's: under FSDP, the weights, gradients and
-    optimizer states are its shards.
-    """
-
-    #: all parameters (fp32, or 16 bits in true 16-bit precision)
-    weights_gib: float
-    #: one gradient per trainable parameter, in the weights' format
-    gradients_gib: float
-    #: AdamW's two moments per trainable parameter, in the weights' format
-    optimizer_gib: float
-    #: what the forward pass keeps for the backward pass
-    activations_gib: float
-    #: short-lived buffers where memory peaks
-    transient_gib: float
-    #: where memory peaks, "backward" (its start, activations at their largest),
-    #: "optimizer step", or, with FSDP, "forward" (gathering the first units), "end of
-    #: forward" (one unit: its gathered copies beside the activations) or "end of
-    #: backward"
-    peak_phase: str
-    #: what several GPUs add at the peak, DDP's gradient buckets (a copy of the
-    #: gradients) or FSDP's gathered units (their full weights, and gradients before
-    #: they are sharded)
-    parallel_gib: float = 0.0
-    #: on CUDA, what ``max_memory_allocated`` counts beyond the tensors, cuBLAS's
-    #: workspaces and the caching allocator's rounding (0 on a CPU)
-    cuda_gib: float = 0.0
-    #: whether the previous micro-batch's gradients are alive through the forward and
-    #: backward pass, as in AutoGluon's fit (see :func:`estimate_training_memory`)
-    gradients_kept: bool = True
-
-    @property
-    def total_gib(self) -> float:
-        """The estimated peak: weights, optimizer states, the largest phase, and on CUDA
-        what the allocator adds."""
-        return (
-            self.weights_gib
-            + self.optimizer_gib
-            + self._phase_gib()
-            + self.cuda_gib
-        )
-
-    @property
-    def counts_activations(self) -> bool:
-        """Whether the activations are alive at the peak."""
-        return self.peak_phase in ("backward", "end of forward")
-
-    def _phase_gib(self) -> float:
-        kept = self.gradients_gib if self.gradients_kept else 0.0
-        if self.peak_phase == "forward":
-            return self.parallel_gib + kept
-        if self.counts_activations:
-            return (
-                self.activations_gib
-                + self.transient_gib
-                + self.parallel_gib
-                + kept
-            )
-        return self.gradients_gib + self.transient_gib + self.parallel_gib
-
-
 def _resolve_config(config_or_name: Any) -> Any:
     if isinstance(config_or_name, str):
         return published_config(config_or_name)
     return config_or_name
+
+
+def _check_step(
+    a: Architecture,
+    peft: str,
+    lora_rank: int,
+    precision: str,
+    batch_size: int,
+    seq_len: int,
+) -> None:
+    """Refuse a method, rank, precision or size the planner does not model."""
+    check_peft(peft, a)
+    check_lora_rank(lora_rank)
+    check_precision(precision)
+    if precision != "32" and a.family == "deberta-v2":
+        raise ValueError(
+            "16-bit precision is modelled for the T5 and BERT families only; use "
+            f"precision='32' for {a.family}"
+        )
+    require_count(batch_size, "batch_size")
+    require_count(seq_len, "seq_len")
+
+
+def _check_where(
+    a: Architecture, device: str, gpu: str | None, gpus: int, strategy: str
+) -> None:
+    """Refuse a device, card, number of GPUs or strategy the planner does not model."""
+    if device not in {"cuda", "cpu"}:
+        raise ValueError(f"device must be 'cuda' or 'cpu', got {device!r}")
+    if gpu is not None:
+        require_choice(gpu, "GPU", GPU_SPECS)
+    check_strategy(gpus, strategy)
+    if gpus > 1 and strategy == "fsdp-per-block" and a.family != "t5":
+        raise ValueError(
+            "FSDP per block is modelled for the T5 family only; use strategy='ddp' "
+            f"or 'fsdp' (one unit) for {a.family}"
+        )
 
 
 def estimate_training_memory(
@@ -207,28 +186,12 @@ def estimate_training_memory(
 
     On CUDA the estimate also holds ``cuda_gib``: cuBLAS's workspaces and the caching
     allocator's rounding of the weights, gradients and optimizer states
-    (``helpers._planner_terms.cuda_terms``), which ``torch.cuda.max_memory_allocated``
+    (``helpers._cuda_terms.cuda_terms``), which ``torch.cuda.max_memory_allocated``
     counts. The CUDA terms were checked on an NVIDIA H200 (the record in
     ``helpers/data/gpu_runs/``, :func:`helpers.gpu_runs`).
 
-    The optimizer step
-    ------------------
-    AutoGluon builds ``torch.optim.AdamW(groups, lr, weight_decay, eps, betas)`` with
-    neither ``foreach`` nor ``fused`` (``get_optimizer`` in
-    ``autogluon/multimodal/optim/utils.py``), on the groups of its default
-    ``optim.lr_choice: layerwise_decay`` (``apply_layerwise_lr_decay`` in
-    ``optim/lr/utils.py``): one group per layer and weight decay, so for full
-    finetuning one per block and one for the embedding. ``Optimizer.step`` updates one
-    group at a time (``torch/optim/adam.py``: ``Adam.step`` calls ``adam()`` per group).
-    With neither flag set, ``_default_to_fused_or_foreach`` (``torch/optim/optimizer.py``)
-    picks the *foreach* path on CUDA and the single-tensor loop on a CPU; fused is never
-    the default. The foreach path (``_multi_tensor_adam``) updates the moments in place
-    and makes one full-size temporary, ``torch._foreach_sqrt(device_exp_avg_sqs)`` for
-    the whole group (per device and dtype), freed before the next group: the largest
-    group's size, not every trainable parameter's. The single-tensor loop
-    (``_single_tensor_adam``) makes ``exp_avg_sq.sqrt()`` and the step's quotient per
-    parameter: twice the largest tensor. Read in PyTorch 2.13's and AutoGluon 1.6.3's
-    source, the versions the book pins.
+    AdamW's temporaries at the optimizer step, and where each way of training on several
+    GPUs can peak, are explained in :mod:`helpers._planner_phases`.
 
     Parameters
     ----------
@@ -272,26 +235,8 @@ def estimate_training_memory(
     """
     config = _resolve_config(config_or_name)
     a = architecture(config)
-    check_peft(peft, a)
-    check_lora_rank(lora_rank)
-    check_precision(precision)
-    if precision != "32" and a.family == "deberta-v2":
-        raise ValueError(
-            "16-bit precision is modelled for the T5 and BERT families only; use "
-            f"precision='32' for {a.family}"
-        )
-    require_count(batch_size, "batch_size")
-    require_count(seq_len, "seq_len")
-    if device not in {"cuda", "cpu"}:
-        raise ValueError(f"device must be 'cuda' or 'cpu', got {device!r}")
-    if gpu is not None:
-        require_choice(gpu, "GPU", GPU_SPECS)
-    check_strategy(gpus, strategy)
-    if gpus > 1 and strategy == "fsdp-per-block" and a.family != "t5":
-        raise ValueError(
-            "FSDP per block is modelled for the T5 family only; use strategy='ddp' "
-            f"or 'fsdp' (one unit) for {a.family}"
-        )
+    _check_step(a, peft, lora_rank, precision, batch_size, seq_len)
+    _check_where(a, device, gpu, gpus, strategy)
     total, trainable, largest = parameter_counts(
         config, peft, lora_rank=lora_rank
     )
@@ -320,83 +265,29 @@ def estimate_training_memory(
     backward_transient = score_gradients(
         a, batch_size, seq_len, device
     ) + size * tokens * a.d * (2 if gradient_checkpointing else 1)
-    # AdamW's temporaries (see "The optimizer step" in the docstring): on CUDA the foreach
-    # path's sqrt(exp_avg_sq) of AutoGluon's largest parameter group; on a CPU the
-    # single-tensor loop's two temporaries of the largest trainable tensor
-    step_transient = (
-        size * largest_optimizer_group(a, peft, lora_rank)
-        if device == "cuda"
-        else 2 * size * largest
-    )
+    counts = Counts(size, total, trainable, activations, block)
+    step = step_transient(a, peft, lora_rank, counts, largest, device)
 
-    def at(
-        phase: str,
-        transient: float,
-        parallel: float,
-        shards: int = 1,
-        alive: float = activations,
-    ):
-        """The estimate if memory peaks at ``phase``, the states divided in ``shards``,
-        ``alive`` bytes of activations."""
-        cuda = (
-            cuda_terms(a, peft, size, gpu, shards, lora_rank)
-            if device == "cuda"
-            else 0
-        )
-        return MemoryEstimate(
-            weights_gib=size * total / shards / GIB,
-            gradients_gib=size * trainable / shards / GIB,
-            optimizer_gib=2 * size * trainable / shards / GIB,
-            activations_gib=alive / GIB,
-            transient_gib=transient / GIB,
-            peak_phase=phase,
-            parallel_gib=parallel / GIB,
-            cuda_gib=cuda / GIB,
-            gradients_kept=gradients_kept,
-        )
+    def cuda_bytes(shards: int) -> float:
+        if device != "cuda":
+            return 0
+        return cuda_terms(a, peft, size, gpu, shards, lora_rank)
 
-    if gpus > 1 and strategy == "fsdp":
-        # one unit: all the weights gathered; in the backward pass the activations are
-        # freed as the unsharded gradients form, and at its end each gradient is
-        # reduce-scattered into a new shard: it holds the larger of the two
-        unsharded_gradients = max(
-            0, size * trainable * (1 + 1 / gpus) - activations
+    estimates = [
+        phase.estimate(counts, cuda_bytes(phase.shards), gradients_kept)
+        for phase in phases(
+            a,
+            peft,
+            lora_rank,
+            counts,
+            gpus=gpus,
+            strategy=strategy,
+            backward_transient=backward_transient,
+            step_transient=step,
+            gradient_checkpointing=gradient_checkpointing,
         )
-        # at the end of the forward pass, with checkpointing, the last block computes
-        # keeping nothing, but about half its activations are alive at once (0.40 to 0.55
-        # of them, measured with one-unit FSDP on three sizes of T5 on a CPU)
-        forward = activations - (block / 2 if gradient_checkpointing else 0)
-        phases = (
-            at("end of forward", 0, 2 * size * total, gpus, forward),
-            at(
-                "backward",
-                backward_transient,
-                size * total + unsharded_gradients,
-                gpus,
-            ),
-            at("optimizer step", step_transient / gpus, 0, gpus),
-        )
-    elif gpus > 1 and strategy == "fsdp-per-block":
-        block, rest, rest_trainable = fsdp_units(a, peft, lora_rank)
-        phases = (
-            at("forward", 0, 2 * size * (rest + block), gpus),
-            at(
-                "backward",
-                backward_transient,
-                size * (rest + 2 * block),
-                gpus,
-            ),
-            at("end of backward", 0, size * (rest + rest_trainable), gpus),
-            at("optimizer step", step_transient / gpus, 0, gpus),
-        )
-    else:
-        # DDP: each GPU holds everything, and a bucket copy of the gradients to average
-        buckets = size * trainable if gpus > 1 else 0
-        phases = (
-            at("backward", backward_transient, buckets),
-            at("optimizer step", step_transient, buckets),
-        )
-    return max(phases, key=lambda estimate: estimate.total_gib)
+    ]
+    return max(estimates, key=lambda estimate: estimate.total_gib)
 
 
 def will_it_fit(

@@ -126,8 +126,12 @@ def profile_swaps(
         for key, value in hyperparameters.items()
         if key not in recipe or recipe[key] != value
     }
-    table = pd.DataFrame.from_dict(
-        rows, orient="index", columns=["recipe", "this run"], dtype=object
+    # row by row, as objects: a column of ints and floats would print 32 as 32.0
+    table = pd.DataFrame(
+        [[row["recipe"], row["this run"]] for row in rows.values()],
+        index=list(rows),
+        columns=["recipe", "this run"],
+        dtype=object,
     )
     table.index.name = "key"
     return table

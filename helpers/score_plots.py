@@ -153,51 +153,7 @@ def plot_method_tradeoffs(
         squeeze=False,
     )
     for ax, (column, label) in zip(axes[0], costs.items()):
-        front = pareto_front(list(table[column]), list(table[score]), bounds)
-        if interval:
-            ax.errorbar(
-                table[column],
-                table[score],
-                yerr=[
-                    table[score] - table[interval[0]],
-                    table[interval[1]] - table[score],
-                ],
-                fmt="none",
-                ecolor="0.55",
-                elinewidth=1,
-                capsize=2,
-                zorder=1,
-            )
-        for i, ((method, row), best) in enumerate(
-            zip(table.iterrows(), front)
-        ):
-            colour = plt.get_cmap("tab20")(i % 20)
-            ax.scatter(
-                row[column],
-                row[score],
-                marker=MARKERS[i % len(MARKERS)],
-                s=44,
-                facecolors=colour if best else "white",
-                edgecolors=colour,
-                linewidths=1.4,
-                zorder=2,
-                label=str(method),
-            )
-        ordered = table[front].sort_values(column)
-        ax.step(
-            ordered[column],
-            ordered[score],
-            where="post",
-            linestyle="--",
-            linewidth=1,
-            color="C0",
-            alpha=0.6,
-        )
-        ax.set_xscale("log")
-        ax.set_xlabel(label)
-        ax.set_ylabel(score)
-        ax.grid(alpha=0.3)
-        ax.set_title(f"{score} against {label.split(' (')[0]}", fontsize=10)
+        _tradeoff_panel(ax, table, score, column, label, interval, bounds)
     figure.suptitle(title)
     handles, labels = axes[0][0].get_legend_handles_labels()
     figure.legend(
@@ -210,6 +166,62 @@ def plot_method_tradeoffs(
         title_fontsize=8,
     )
     return axes[0][0]
+
+
+def _tradeoff_panel(
+    ax: Axes,
+    table: pd.DataFrame,
+    score: str,
+    column: str,
+    label: str,
+    interval: tuple[str, str] | None,
+    bounds: list[tuple[float, float]] | None,
+) -> None:
+    """One panel of :func:`plot_method_tradeoffs`: ``score`` against the cost
+    ``column``, the methods on the Pareto front filled."""
+    front = pareto_front(list(table[column]), list(table[score]), bounds)
+    if interval:
+        ax.errorbar(
+            table[column],
+            table[score],
+            yerr=[
+                table[score] - table[interval[0]],
+                table[interval[1]] - table[score],
+            ],
+            fmt="none",
+            ecolor="0.55",
+            elinewidth=1,
+            capsize=2,
+            zorder=1,
+        )
+    for i, ((method, row), best) in enumerate(zip(table.iterrows(), front)):
+        colour = plt.get_cmap("tab20")(i % 20)
+        ax.scatter(
+            row[column],
+            row[score],
+            marker=MARKERS[i % len(MARKERS)],
+            s=44,
+            facecolors=colour if best else "white",
+            edgecolors=colour,
+            linewidths=1.4,
+            zorder=2,
+            label=str(method),
+        )
+    ordered = table[front].sort_values(column)
+    ax.step(
+        ordered[column],
+        ordered[score],
+        where="post",
+        linestyle="--",
+        linewidth=1,
+        color="C0",
+        alpha=0.6,
+    )
+    ax.set_xscale("log")
+    ax.set_xlabel(label)
+    ax.set_ylabel(score)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"{score} against {label.split(' (')[0]}", fontsize=10)
 
 
 def plot_training_curve(

@@ -180,6 +180,7 @@ TABLE: list[tuple[str, str, Call, type[BaseException], tuple[str, ...]]] = [
     ("plot_memory_timeline", "nothing", lambda r: helpers.plot_memory_timeline({}), ValueError, ("no samples",)),
     ("clean_cache", "a folder that is not the book's", lambda r: helpers.clean_cache(r.not_the_books), helpers.NotOwnedError, ("did not make it", ".peft-book-owned", "rm -r")),
     ("clean_cache", "no path", lambda r: helpers.clean_cache(None), TypeError, ("path of a folder", "got NoneType")),
+    ("checkpoint_folder", "no checkpoint", lambda r: helpers.checkpoint_folder(None), TypeError, ("Hugging Face name", "got None")),
     ("usable_gpu_gib", "an unknown GPU", lambda r: helpers.usable_gpu_gib("V100"), ValueError, ("'V100'", "T4")),
     ("usable_gpu_gib", "its memory for its name", lambda r: helpers.usable_gpu_gib(16), TypeError, ("GPU must be a string", "T4", "got 16")),
     ("usable_gpu_gib", "a list of GPUs", lambda r: helpers.usable_gpu_gib(["T4"]), TypeError, ("GPU must be a string", "got ['T4']")),

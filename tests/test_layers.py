@@ -27,6 +27,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "_configs",
                 "_architecture",
                 "_planner_terms",
+                "_cuda_terms",
+                "_planner_phases",
                 "planner",
             }
             | {"hyperparameters", "needs", "_checks"}
@@ -44,6 +46,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
         "training and measuring",
         frozenset(
             {"profiles", "parameters", "recipes", "evaluation", "memory"}
+            | {"_tensor_tracker"}
             | {"steps"}
             | {"adapters", "peers", "_measure"}
         ),
@@ -139,6 +142,40 @@ def test_a_module_imports_nothing_from_a_later_layer(module):
     assert later == [], (
         f"helpers.{module} ({LAYERS[own][0]}) imports {later}, of a later layer"
     )
+
+
+def test_no_import_runs_back_up():
+    """No two modules import each other, through any chain and at any depth of a
+    function: the modules of helpers form a tree of floors, each importing only
+    below itself (a subpackage, such as ``_measure``, counts as one module)."""
+
+    def top(module: str) -> str:
+        return module.split(".")[0]
+
+    edges: dict[str, set[str]] = {}
+    for module in _modules():
+        edges.setdefault(top(module), set()).update(
+            top(name.removeprefix("helpers."))
+            for name, _ in _imports(module)
+            if name.startswith("helpers.")
+            and top(name.removeprefix("helpers.")) != top(module)
+        )
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        for next_ in edges.get(start, ()):
+            if next_ == goal or (
+                next_ not in seen and reaches(next_, goal, seen | {next_})
+            ):
+                return True
+        return False
+
+    back = sorted(
+        (module, name)
+        for module, names in edges.items()
+        for name in names
+        if reaches(name, module, {name})
+    )
+    assert back == [], f"imports that run back up: {back}"
 
 
 @pytest.mark.parametrize("module", sorted(LAYERS[1][1]))

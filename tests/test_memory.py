@@ -170,7 +170,7 @@ def test_proc_status_reader_reports_missing_field(tmp_path, monkeypatch):
 
 
 def test_tensor_tracker_counts_live_storages_and_their_peak():
-    from helpers._measure._tensors import TensorMemoryTracker
+    from helpers._tensor_tracker import TensorMemoryTracker
 
     import torch
 
@@ -191,7 +191,7 @@ def test_tensor_tracker_counts_live_storages_and_their_peak():
 
 
 def test_tensor_tracker_follows_resized_storages_and_counts_shards():
-    from helpers._measure._tensors import TensorMemoryTracker
+    from helpers._tensor_tracker import TensorMemoryTracker
 
     import torch
     from torch.distributed.tensor import DTensor

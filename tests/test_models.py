@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from helpers import _local_models
 from helpers._local_models import tiny_t5_folder
+from helpers.cache import clean_cache
 from helpers.models import (
     FLAN_T5_CONFIGS,
     architecture_folder,
+    checkpoint_folder,
     flan_t5_config,
 )
 from helpers.profiles import get_profile
@@ -195,3 +197,61 @@ def test_fewer_blocks_keep_every_other_dimension(book_cache):
     assert (
         json.loads((folder / "config.json").read_text())["num_layers"] == 2
     )
+
+
+# --- where a checkpoint's files lie, to free them ---------------------------------------
+
+
+def _hub_cache(monkeypatch, folder):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(
+        huggingface_hub.constants, "HF_HUB_CACHE", str(folder)
+    )
+    return folder
+
+
+def _download(hub, name="google/flan-t5-xl", size=1000):
+    folder = hub / ("models--" + name.replace("/", "--"))
+    (folder / "blobs").mkdir(parents=True)
+    (folder / "blobs" / "weights").write_bytes(b"w" * size)
+    return folder
+
+
+def test_a_download_in_the_books_hugging_face_cache_is_found_and_freed(
+    book_cache, monkeypatch
+):
+    hub = _hub_cache(monkeypatch, book_cache / "huggingface" / "hub")
+    folder = _download(hub)
+    assert checkpoint_folder("google/flan-t5-xl") == folder.resolve()
+    assert clean_cache(folder) == 1000 and not folder.exists()
+    assert checkpoint_folder("google/flan-t5-xl") is None, "nothing left"
+
+
+def test_a_folder_the_book_built_is_itself(book_cache):
+    built = tiny_t5_folder()
+    assert checkpoint_folder(str(built)) == built.resolve()
+
+
+def test_what_the_book_did_not_put_in_its_cache_is_none(
+    book_cache, monkeypatch, tmp_path
+):
+    mine = tmp_path / "my-checkpoint"
+    mine.mkdir()
+    assert checkpoint_folder(str(mine)) is None, "a folder of the reader's"
+    _download(_hub_cache(monkeypatch, tmp_path / "readers-hf" / "hub"))
+    assert checkpoint_folder("google/flan-t5-xl") is None, (
+        "the reader's HF_HOME"
+    )
+    _hub_cache(monkeypatch, book_cache / "huggingface" / "hub")
+    assert checkpoint_folder("google/flan-t5-xl") is None, "never downloaded"
+
+
+def test_a_model_in_a_mirror_is_never_offered_for_freeing(
+    book_cache, monkeypatch
+):
+    mirror = book_cache / "mirror"  # inside the book's cache, and still kept
+    mirror.mkdir(parents=True)
+    monkeypatch.setenv("PEFT_BOOK_MIRROR", str(mirror))
+    _download(_hub_cache(monkeypatch, mirror / "hub"))
+    assert checkpoint_folder("google/flan-t5-xl") is None

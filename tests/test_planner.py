@@ -663,7 +663,7 @@ def test_true_16_bit_precision_halves_the_weights_and_their_states():
 
 
 def test_cuda_adds_cublas_workspaces_and_block_rounding():
-    from helpers._planner_terms import allocated_block
+    from helpers._cuda_terms import allocated_block
 
     # batch 1: the optimizer step sets the peak, on CUDA and on a CPU
     kwargs = dict(peft="full", gradient_checkpointing=True, batch_size=1)

@@ -95,6 +95,13 @@ def test_profile_swaps_lists_what_differs_and_what_was_added(tmp_path):
     assert helpers.profile_swaps(RECIPE, RECIPE).empty
 
 
+def test_profile_swaps_prints_each_value_as_given():
+    """A column of numbers alone keeps 32 an int beside 0.0 (chapter 6's table)."""
+    used = {"model.hf_text.max_text_len": 32, "aug": 0.0}
+    printed = helpers.profile_swaps({}, used).to_string()
+    assert "32.0" not in printed and " 32" in printed and "0.0" in printed
+
+
 def test_the_profile_swaps_the_recipes_checkpoint(tmp_path):
     tiny = helpers.get_profile("tiny")
     used = tiny.hyperparameters(RECIPE, checkpoint=str(tmp_path))

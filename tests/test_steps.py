@@ -302,7 +302,7 @@ def test_stand_ins_are_built_once_on_the_device_in_their_precision():
     copy of the model exists (chapter 6 builds XXL's 8.9 GiB, never its 17.7 GiB), and on
     CUDA nothing passes through the host (here the meta device stands in for the GPU)."""
     from helpers import architecture_folder
-    from helpers._measure._tensors import TensorMemoryTracker
+    from helpers._tensor_tracker import TensorMemoryTracker
     from helpers.steps import build_autogluon_text_model
 
     import torch
@@ -379,7 +379,7 @@ def test_half_products_on_a_cpu_without_half_instructions(
     """Where the CPU has no 16-bit instructions, a 16-bit product is the fp32 product
     rounded once, and the tracker counts the same tensors as a native one."""
     from helpers._measure import _half
-    from helpers._measure._tensors import TensorMemoryTracker
+    from helpers._tensor_tracker import TensorMemoryTracker
 
     import torch
 

@@ -14,7 +14,8 @@ How a measurement flows:
 4. The child's :class:`Reply` (its measurements, why it skipped, or its traceback)
    comes back to the server through a pipe, and to the caller as a JSON line.
 
-:mod:`._tensors` counts tensor memory on a CPU, for ``MemoryMonitor(track_tensors=True)``.
+:class:`helpers.MemoryMonitor`, which :mod:`._process` uses, lives above this package, in
+:mod:`helpers.memory`, with its tensor counter for a CPU (:mod:`helpers._tensor_tracker`).
 """
 
 from __future__ import annotations

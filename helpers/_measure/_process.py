@@ -3,6 +3,7 @@ batch size under :class:`helpers.MemoryMonitor`."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import time
 from collections.abc import Callable
@@ -29,14 +30,7 @@ def measure_process(
 
     s = settings
     device = "cuda" if torch.cuda.is_available() and s.ranks == 1 else "cpu"
-    if s.needs_gib is not None:
-        free = _free_gib(device)
-        if free < s.needs_gib:
-            raise NotEnoughMemoryError(
-                f"needs about {s.needs_gib:.1f} GiB of free "
-                f"{'GPU' if device == 'cuda' else 'host'} memory, and "
-                f"{free:.1f} GiB is free"
-            )
+    _require_free_memory(s.needs_gib, device)
     gc.collect()
     before_build = (
         process_rss_gib()
@@ -53,69 +47,107 @@ def measure_process(
         precision=s.precision,
     )
     model.train()
-    total = sum(p.numel() for p in model.parameters())
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    weights_gib = (
-        sum(p.numel() * p.element_size() for p in model.parameters()) / GIB
-    )
+    parameters = list(model.parameters())
+    counts = {
+        "total_params": sum(p.numel() for p in parameters),
+        "trainable_params": sum(
+            p.numel() for p in parameters if p.requires_grad
+        ),
+        "weights_gib": sum(p.numel() * p.element_size() for p in parameters)
+        / GIB,
+    }
+    del parameters
     vocab = min(model.config.vocab_size, 1000)
-    if shard is not None:
-        step_model, optimizer = shard(model, optimizer)
-    else:
-        step_model = model
+    step_model, optimizer = (
+        shard(model, optimizer) if shard is not None else (model, optimizer)
+    )
+    built = StepMeasurement(
+        model=s.label or s.checkpoint,
+        peft=s.peft,
+        gradient_checkpointing=s.gradient_checkpointing,
+        batch_size=0,
+        seq_len=s.seq_len,
+        **counts,
+        peak_gib=0.0,
+        tensor_peak_gib=0.0,
+        step_s=0.0,
+        device=device,
+        precision=s.precision,
+        ranks=s.ranks,
+        optimizer=optimizer_implementation(optimizer),
+    )
     results = []
     for batch_size in s.batch_sizes:
-        durations = []
-        existing = [
-            *step_model.parameters(),
-            *step_model.buffers(),
-            *_optimizer_tensors(optimizer),
-        ]
-        dtype = next(step_model.parameters()).dtype
-        with (
-            half_matmuls_in_fp32(dtype, device),
-            MemoryMonitor(
-                label=f"{s.checkpoint} b{batch_size}",
-                device=device,
-                track_tensors=True,
-                existing=existing,
-            ) as monitor,
-        ):
-            for _ in range(s.steps):
-                start = time.perf_counter()
-                training_step(
-                    step_model,
-                    optimizer,
-                    batch_size,
-                    s.seq_len,
-                    vocab,
-                    device,
-                    mark=monitor.mark,
-                )
-                durations.append(time.perf_counter() - start)
+        monitor, seconds = _measure_batch(
+            step_model, optimizer, s, batch_size, vocab, device
+        )
         results.append(
-            StepMeasurement(
-                model=s.label or s.checkpoint,
-                peft=s.peft,
-                gradient_checkpointing=s.gradient_checkpointing,
+            dataclasses.replace(
+                built,
                 batch_size=batch_size,
-                seq_len=s.seq_len,
-                total_params=total,
-                trainable_params=trainable,
-                weights_gib=weights_gib,
                 peak_gib=monitor.peak_gib - before_build,
                 tensor_peak_gib=monitor.tensor_peak_gib,
-                step_s=min(durations),
-                device=device,
-                precision=s.precision,
-                ranks=s.ranks,
+                step_s=seconds,
                 phase_peaks_gib=dict(monitor.phase_peaks_gib),
-                optimizer=optimizer_implementation(optimizer),
             )
         )
     del model, step_model, optimizer
     gc.collect()
     return results
+
+
+def _require_free_memory(needs_gib: float | None, device: str) -> None:
+    """Raise :class:`NotEnoughMemoryError` where less than ``needs_gib`` is free."""
+    if needs_gib is None:
+        return
+    free = _free_gib(device)
+    if free < needs_gib:
+        raise NotEnoughMemoryError(
+            f"needs about {needs_gib:.1f} GiB of free "
+            f"{'GPU' if device == 'cuda' else 'host'} memory, and "
+            f"{free:.1f} GiB is free"
+        )
+
+
+def _measure_batch(
+    model,
+    optimizer,
+    settings: StepSettings,
+    batch_size: int,
+    vocab: int,
+    device: str,
+) -> tuple[MemoryMonitor, float]:
+    """``settings.steps`` training steps at ``batch_size``, watched by a
+    :class:`MemoryMonitor`; the monitor, and the fastest step's seconds."""
+    existing = [
+        *model.parameters(),
+        *model.buffers(),
+        *_optimizer_tensors(optimizer),
+    ]
+    dtype = next(model.parameters()).dtype
+    durations = []
+    with (
+        half_matmuls_in_fp32(dtype, device),
+        MemoryMonitor(
+            label=f"{settings.checkpoint} b{batch_size}",
+            device=device,
+            track_tensors=True,
+            existing=existing,
+        ) as monitor,
+    ):
+        for _ in range(settings.steps):
+            start = time.perf_counter()
+            training_step(
+                model,
+                optimizer,
+                batch_size,
+                settings.seq_len,
+                vocab,
+                device,
+                mark=monitor.mark,
+            )
+            durations.append(time.perf_counter() - start)
+    return monitor, min(durations)
 
 
 def training_step(
