@@ -4,22 +4,21 @@ several, what is alive then (:class:`MemoryEstimate`, public as
 estimate (:func:`helpers.estimate_training_memory`, which explains each phase) without
 its checks. Plain arithmetic.
 
-**AdamW's temporaries.** AutoGluon builds ``torch.optim.AdamW(groups, lr, weight_decay, eps, betas)`` with
-neither ``foreach`` nor ``fused`` (``get_optimizer`` in
+**AdamW's temporaries.** AutoGluon builds ``torch.optim.AdamW(groups, lr, weight_decay,
+eps, betas)`` with neither ``foreach`` nor ``fused`` (``get_optimizer`` in
 ``autogluon/multimodal/optim/utils.py``), on the groups of its default
 ``optim.lr_choice: layerwise_decay`` (``apply_layerwise_lr_decay`` in
-``optim/lr/utils.py``): one group per layer and weight decay, so for full
-finetuning one per block and one for the embedding. ``Optimizer.step`` updates one
-group at a time (``torch/optim/adam.py``: ``Adam.step`` calls ``adam()`` per group).
-With neither flag set, ``_default_to_fused_or_foreach`` (``torch/optim/optimizer.py``)
-picks the *foreach* path on CUDA and the single-tensor loop on a CPU; fused is never
-the default. The foreach path (``_multi_tensor_adam``) updates the moments in place
-and makes one full-size temporary, ``torch._foreach_sqrt(device_exp_avg_sqs)`` for
-the whole group (per device and dtype), freed before the next group: the largest
-group's size, not every trainable parameter's. The single-tensor loop
-(``_single_tensor_adam``) makes ``exp_avg_sq.sqrt()`` and the step's quotient per
-parameter: twice the largest tensor. Read in PyTorch 2.13's and AutoGluon 1.6.3's
-source, the versions the book pins.
+``optim/lr/utils.py``): one group per layer and weight decay, so for full finetuning one
+per block and one for the embedding. ``Optimizer.step`` updates one group at a time
+(``torch/optim/adam.py``: ``Adam.step`` calls ``adam()`` per group). With neither flag
+set, ``_default_to_fused_or_foreach`` (``torch/optim/optimizer.py``) picks the *foreach*
+path on CUDA and the single-tensor loop on a CPU; fused is never the default. The
+foreach path (``_multi_tensor_adam``) updates the moments in place and makes one
+full-size temporary, ``torch._foreach_sqrt(device_exp_avg_sqs)`` for the whole group
+(per device and dtype), freed before the next group: the largest group's size, not every
+trainable parameter's. The single-tensor loop (``_single_tensor_adam``) makes
+``exp_avg_sq.sqrt()`` and the step's quotient per parameter: twice the largest tensor.
+Read in PyTorch 2.13's and AutoGluon 1.6.3's source, the versions the book pins.
 """
 
 from __future__ import annotations
