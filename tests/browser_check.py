@@ -27,9 +27,9 @@ and fails when
 - an image has no alt text, or a file name as its alt text;
 - a reader would have to scroll sideways: a code block, output or table wider than its box
   (``scrollWidth`` above ``clientWidth``; folded cells are opened to be measured), or a
-  page wider than the 1280-px window. The
-  window shows an ordinary 15-px scrollbar, as on most desktops (not the overlay kind,
-  which takes no width), so the code column is as narrow as a reader's.
+  page wider than the 1280-px window. The window shows an ordinary 15-px scrollbar, as on
+  most desktops (not the overlay kind, which takes no width), so the code column is as
+  narrow as a reader's.
 
 It prints one line per page and exits with status 1 if any page failed.
 """
@@ -60,9 +60,8 @@ BROWSERS = (
     "google-chrome",
     "google-chrome-stable",
 )
-WINDOW_WIDTH = (
-    1280  # px, with an ordinary 15-px scrollbar: the reader's window
-)
+#: The reader's window, in px, with an ordinary scrollbar of SCROLLBAR_WIDTH px.
+WINDOW_WIDTH = 1280
 SCROLLBAR_WIDTH = 15
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
