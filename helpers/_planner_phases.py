@@ -140,16 +140,17 @@ def step_transient(
     a: Architecture,
     peft: str,
     lora_rank: int,
-    counts: Counts,
+    size: int,
     largest: int,
     device: str,
 ) -> float:
-    """Bytes of AdamW's temporaries at the optimizer step: on CUDA the foreach path's
-    ``sqrt(exp_avg_sq)`` of AutoGluon's largest parameter group; on a CPU the
-    single-tensor loop's two temporaries of the ``largest`` trainable tensor."""
+    """Bytes of AdamW's temporaries at the optimizer step, ``size`` bytes a number: on
+    CUDA the foreach path's ``sqrt(exp_avg_sq)`` of AutoGluon's largest parameter
+    group; on a CPU the single-tensor loop's two temporaries of the ``largest``
+    trainable tensor."""
     if device == "cuda":
-        return counts.size * largest_optimizer_group(a, peft, lora_rank)
-    return 2 * counts.size * largest
+        return size * largest_optimizer_group(a, peft, lora_rank)
+    return 2 * size * largest
 
 
 def phases(

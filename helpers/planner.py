@@ -266,7 +266,7 @@ def estimate_training_memory(
         a, batch_size, seq_len, device
     ) + size * tokens * a.d * (2 if gradient_checkpointing else 1)
     counts = Counts(size, total, trainable, activations, block)
-    step = step_transient(a, peft, lora_rank, counts, largest, device)
+    step = step_transient(a, peft, lora_rank, size, largest, device)
 
     def cuda_bytes(shards: int) -> float:
         if device != "cuda":
