@@ -12,7 +12,7 @@ export PYTHONHASHSEED := 0
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install book test lint format unit-tests book-checks notebooks-checked \
-	notebooks-beside-unit-tests rehearsal mirror chapter workshop clean
+	rehearsal mirror chapter workshop clean
 
 install: $(STAMP)
 
@@ -37,23 +37,22 @@ book: install
 
 # Everything, on a fresh machine too: Chromium for the browser check (installed when missing,
 # beside the environment's install; where it cannot be, stops at once with the command to
-# run), the environment, lint, then side by side: the unit tests; the book's strict build
-# with its static site check (no resource from another host, no broken internal link or
-# anchor, every page in the navigation) and real-browser check (headless Chromium;
-# screenshots in _build/screenshots); and nbval over the light chapters. Then nbval over
-# the others and the workshop guide. One notebook at a time in each nbval. The unit tests
-# and the book build take about one core, so the light chapters beside them train with one
-# torch thread: with two, chapter 1 took 7 minutes beside them (its threads wait on each
-# other for a shared core), against 2 minutes alone. Chapter 4's fits and the two chapters
-# that build FLAN-T5-XL and -XXL (10 to 12 GiB) come after, with both cores, so that no
-# two large builds share the 24 GiB. Ends with a timing summary, also when a step fails.
+# run), the environment, lint, then CHECKS two at a time, one per core: the unit tests; the
+# book's strict build with its static site check (no resource from another host, no broken
+# internal link or anchor, every page in the navigation) and real-browser check (headless
+# Chromium; screenshots in _build/screenshots); and nbval over each notebook alone. Each
+# job has one core, so each trains with one torch thread: two threads beside another job
+# made chapter 1 take 7 minutes (its threads wait on each other for a shared core) against
+# 2 alone. Make starts the jobs in the order of CHECKS, the longest first (chapter 4's
+# fits), as a core comes free; chapter 6 waits for chapter 3, so that the two builds of
+# FLAN-T5-XL and -XXL (10 to 12 GiB each) never share the 24 GiB. Ends with a timing
+# summary, also when a step fails.
 TIMED := python3 -m tests.timing
-BESIDE_UNIT_TESTS := notebooks/01_multilingual_baseline.ipynb notebooks/02_ia3_bias.ipynb \
-	notebooks/05_will_it_fit.ipynb
-LARGE_BUILDS := notebooks/03_flan_t5_xl_checkpointing.ipynb notebooks/06_flan_t5_xxl_16_bit.ipynb
-AFTER_UNIT_TESTS := $(filter-out $(BESIDE_UNIT_TESTS) $(LARGE_BUILDS),\
-	$(sort $(wildcard notebooks/*.ipynb))) $(LARGE_BUILDS) book/workshop.ipynb
-NOTEBOOKS := $(BESIDE_UNIT_TESTS) $(AFTER_UNIT_TESTS)
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb)) book/workshop.ipynb
+XL := notebooks/03_flan_t5_xl_checkpointing.ipynb
+XXL := notebooks/06_flan_t5_xxl_16_bit.ipynb
+CHECKS := nbval/notebooks/04_peft_shootout.ipynb unit-tests book-checks nbval/$(XL) \
+	$(addprefix nbval/,$(filter-out notebooks/04_% $(XL),$(NOTEBOOKS)))
 NBVAL := PEFT_BOOK_PROFILE=tiny $(PY) -m pytest -p tests.timing -p tests.nbval_numbers --nbval \
 	--nbval-current-env \
 	--nbval-sanitize-with tests/sanitize.cfg
@@ -66,16 +65,18 @@ test:
 	$(TIMED) run "install (.venv)" -- $(MAKE) --no-print-directory install; \
 	wait $$browser || { cat _build/chromium-install.log; exit 1; }; \
 	$(TIMED) run "lint and format (ruff, nbqa)" -- $(MAKE) --no-print-directory lint; \
-	$(MAKE) --no-print-directory --jobs=3 --output-sync=target unit-tests book-checks \
-		notebooks-beside-unit-tests; \
-	$(MAKE) --no-print-directory notebooks-checked NOTEBOOKS="$(AFTER_UNIT_TESTS)"
+	OMP_NUM_THREADS=1 $(MAKE) --no-print-directory --jobs=2 --output-sync=target $(CHECKS)
 
-# nbval over NOTEBOOKS (default: all; tests/kernel_paths.py passes one at a time).
+# nbval over one notebook: make nbval/notebooks/02_ia3_bias.ipynb
+nbval/%: install
+	$(NBVAL) $*
+
+nbval/$(XXL): | nbval/$(XL)
+
+# nbval over NOTEBOOKS (default: all, one after another; tests/kernel_paths.py passes one
+# at a time).
 notebooks-checked: install
 	$(NBVAL) $(NOTEBOOKS)
-
-notebooks-beside-unit-tests: install
-	OMP_NUM_THREADS=1 $(NBVAL) $(BESIDE_UNIT_TESTS)
 
 # ruff for helpers/ and tests/, nbqa + ruff for the notebooks (settings in pyproject.toml;
 # .pre-commit-config.yaml runs the same). `make format` fixes what can be fixed. Notebook

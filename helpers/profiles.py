@@ -63,6 +63,9 @@ class Profile:
     #: chapters 5 and 6 measure FLAN-T5-base, -large, -XL and mDeBERTa-v3-base besides
     #: FLAN-T5-small (full: seconds each on a GPU; tiny: FLAN-T5-small only, on a CPU)
     measures_every_size: bool
+    #: batch sizes of chapter 3's FLAN-T5-XL steps (tiny: 1 and 4; at 8 the step without
+    #: checkpointing took 12.4 GiB of RAM, where a Colab CPU runtime has 12.7 GB)
+    xl_batch_sizes: tuple[int, ...]
     #: batch sizes of chapter 6's FLAN-T5-XXL steps (tiny measures batch 1 only, minutes
     #: on a CPU)
     xxl_batch_sizes: tuple[int, ...]
@@ -211,6 +214,7 @@ _PROFILES = {
             n_train=300, epochs=3, peft_lr=1e-2, max_text_len=24
         ),
         measures_every_size=False,
+        xl_batch_sizes=(1, 4),
         xxl_batch_sizes=(1,),
         large_is_pretrained=False,
         published=True,
@@ -232,6 +236,7 @@ _PROFILES = {
             n_train=1000, epochs=2, peft_lr=3e-3, max_text_len=128
         ),
         measures_every_size=True,
+        xl_batch_sizes=(1, 8),
         xxl_batch_sizes=(1, 8),
         large_is_pretrained=True,
         published=False,

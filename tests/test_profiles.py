@@ -247,3 +247,5 @@ def test_profiles_differ_in_fields_not_names():
     assert full.measures_every_size and not tiny.measures_every_size
     assert full.large_is_pretrained and not tiny.large_is_pretrained
     assert tiny.xxl_batch_sizes == (1,) and full.xxl_batch_sizes == (1, 8)
+    # chapter 3's step without checkpointing at batch 8 took 12.4 GiB of RAM in tiny
+    assert tiny.xl_batch_sizes == (1, 4) and full.xl_batch_sizes == (1, 8)
