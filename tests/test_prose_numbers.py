@@ -173,7 +173,7 @@ CITED_INTEGERS = {
     ("05", "278 million"): "278,220,290: parameter_counts of its config",
     ("01", "96M"): "250,002 x 384, multilingual-e5-small's embedding",
     ("03", "18"): "16 bytes x 1.2B parameters of XL's encoder",
-    ("03", "11"): "FLAN-T5-XL's download, 11.5 GB (helpers.needs, Prerequisites)",
+    ("03", "11"): "FLAN-T5-XL's download, 11.5 GB (helpers.needs)",
     ("03", "200,000"): "the 203,778 trainable parameters the chapter prints",
     ("03", "50"): "MemoryMonitor's interval, 0.05 s (helpers.memory)",
     ("04", "13"): "11 method fits, printed, and the 2 placement fits",
