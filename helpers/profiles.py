@@ -63,8 +63,9 @@ class Profile:
     #: chapters 5 and 6 measure FLAN-T5-base, -large, -XL and mDeBERTa-v3-base besides
     #: FLAN-T5-small (full: seconds each on a GPU; tiny: FLAN-T5-small only, on a CPU)
     measures_every_size: bool
-    #: batch sizes of chapter 3's FLAN-T5-XL steps (tiny: 1 and 4; at 8 the step without
-    #: checkpointing took 12.4 GiB of RAM, where a Colab CPU runtime has 12.7 GB)
+    #: batch sizes of chapter 3's FLAN-T5-XL steps (tiny measures 1 and 4, since at 8
+    #: the step without checkpointing took 12.4 GiB of RAM, where a Colab CPU runtime
+    #: has 12.7 GB)
     xl_batch_sizes: tuple[int, ...]
     #: batch sizes of chapter 6's FLAN-T5-XXL steps (tiny measures batch 1 only, minutes
     #: on a CPU)
