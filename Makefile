@@ -121,7 +121,7 @@ rehearsal: install
 #   make mirror MIRROR=/path/to/folder      then: export PEFT_BOOK_MIRROR=/path/to/folder
 mirror: install
 	@test -n "$(MIRROR)" || { echo "usage: make mirror MIRROR=/path/to/folder"; exit 2; }
-	env -u PEFT_BOOK_MIRROR -u HF_HUB_OFFLINE $(PY) -m helpers._fill_mirror "$(MIRROR)"
+	env -u PEFT_BOOK_MIRROR -u HF_HUB_OFFLINE $(PY) -m tests.fill_mirror "$(MIRROR)"
 
 # Re-run chapters in place, as their committed outputs are made (tiny profile, a fresh
 # kernel each), recording each one's peak RAM in its metadata: make chapter NB=notebooks/02_ia3_bias.ipynb

@@ -25,9 +25,11 @@ open.
    ``memory``, ``steps``, ``adapters``, ``peers``, with ``_measure`` (the measuring
    server and its processes).
 5. On top: ``plots`` and ``score_plots`` (with ``_figures``, their style);
-   ``_fill_mirror`` (``make mirror``); ``will_it_fit``, the command ``python -m
-   helpers.will_it_fit`` (its logic in ``_will_it_fit_cli``; it cannot be imported,
-   since that would hide the function :func:`will_it_fit`).
+   ``will_it_fit``, the command ``python -m helpers.will_it_fit`` (its logic in
+   ``_will_it_fit_cli``; it cannot be imported, since that would hide the function
+   :func:`will_it_fit`).
+
+Code that only ``make`` runs lives in ``tests/`` (``make mirror``: ``tests/fill_mirror.py``).
 
 :data:`CHAPTERS` says which chapter introduces each public name; the book's page "The
 helpers package" is generated from it.

@@ -7,7 +7,7 @@ cache in that folder with the hub's offline mode on, the archive checked against
 before anything is extracted. A workshop room with weak Wi-Fi copies one folder to every
 machine. Fill a mirror on a machine with internet access::
 
-    make mirror MIRROR=/path/to/mirror     # or: python -m helpers._fill_mirror /path/to/mirror
+    make mirror MIRROR=/path/to/mirror     # or: python -m tests.fill_mirror /path/to/mirror
 
 Layout::
 

@@ -543,9 +543,8 @@ def test_fresh_run_dir_rejects_paths(name, book_cache):
 def _refused_by_every_tool(folder: Path, tmp_path: Path) -> list[str]:
     """Hand ``folder`` to each tool of the book that empties or fills a folder it is
     given; return their refusals' messages."""
-    from helpers._fill_mirror import _main as fill_mirror_main
-
     from tests import browser_check, gpu_check, rehearsal
+    from tests.fill_mirror import _main as fill_mirror_main
     from tests.stand_in_mirror import build_stand_in_mirror
 
     refusals = []

@@ -55,7 +55,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     (
         "on top",
         frozenset(
-            {"plots", "score_plots", "_figures", "_fill_mirror"}
+            {"plots", "score_plots", "_figures"}
             | {"will_it_fit", "_will_it_fit_cli"}
         ),
     ),

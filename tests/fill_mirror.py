@@ -1,15 +1,17 @@
-"""``make mirror MIRROR=<folder>`` (``python -m helpers._fill_mirror <folder>``): fill a
-mirror with everything the ``full`` profile downloads. Needs internet access."""
+"""``make mirror MIRROR=<folder>`` (``python -m tests.fill_mirror <folder>``): fill a
+mirror with everything the ``full`` profile downloads. Needs internet access.
+
+A tool of the book's checkout, not of ``helpers``: only ``make`` runs it."""
 
 from __future__ import annotations
 
+from helpers._mirror import MIRROR_ENV, fill_mirror
+from helpers._reviews_data import DATASET_FOLDER, DATASET_SHA1, DATASET_URL
+from helpers.cache import NotOwnedError
+from helpers.profiles import get_profile
+
 import argparse
 from pathlib import Path
-
-from ._mirror import MIRROR_ENV, fill_mirror
-from ._reviews_data import DATASET_FOLDER, DATASET_SHA1, DATASET_URL
-from .cache import NotOwnedError
-from .profiles import get_profile
 
 
 def _main(argv: list[str] | None = None) -> None:
