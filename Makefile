@@ -43,18 +43,16 @@ book: install
 # Chromium; screenshots in _build/screenshots); and nbval over each notebook alone. Each
 # job has one core, so each trains with one torch thread: two threads beside another job
 # made chapter 1 take 7 minutes (its threads wait on each other for a shared core) against
-# 2 alone. Make starts the jobs in the order of CHECKS as a core comes free, the longest
-# first: chapter 4's fits (15 minutes) on one core, chapters 3 and 6 (the builds of
-# FLAN-T5-XL and -XXL, 9 to 11 GiB each, one after the other: chapter 6 waits for 3, so
-# that they never share the 24 GiB) then the unit tests on the other, then the short
-# ones. A failed check stops none of the others. Ends with a timing summary, also when a
-# step fails.
+# 2 alone. Make starts the jobs in the order of CHECKS, the longest first (chapter 4's
+# fits), as a core comes free; chapter 6 waits for chapter 3, so that the two builds of
+# FLAN-T5-XL and -XXL (9 to 11 GiB each) never share the 24 GiB. A failed check stops
+# none of the others. Ends with a timing summary, also when a step fails.
 TIMED := python3 -m tests.timing
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb)) book/workshop.ipynb
 XL := notebooks/03_flan_t5_xl_checkpointing.ipynb
 XXL := notebooks/06_flan_t5_xxl_16_bit.ipynb
-CHECKS := nbval/notebooks/04_peft_shootout.ipynb nbval/$(XL) nbval/$(XXL) unit-tests \
-	$(addprefix nbval/,$(filter-out notebooks/04_% $(XL) $(XXL),$(NOTEBOOKS))) book-checks
+CHECKS := nbval/notebooks/04_peft_shootout.ipynb unit-tests book-checks nbval/$(XL) \
+	$(addprefix nbval/,$(filter-out notebooks/04_% $(XL),$(NOTEBOOKS)))
 NBVAL := PEFT_BOOK_PROFILE=tiny $(PY) -m pytest -p tests.timing -p tests.nbval_numbers --nbval \
 	--nbval-current-env \
 	--nbval-sanitize-with tests/sanitize.cfg
