@@ -12,7 +12,8 @@ export PYTHONHASHSEED := 0
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install book test lint format unit-tests book-checks notebooks-checked \
-	rehearsal mirror chapter workshop clean
+	rehearsal mirror chapter workshop clean \
+	nbval-xl-then-xxl
 
 install: $(STAMP)
 
@@ -43,24 +44,27 @@ book: install
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
 
-# Everything, on a fresh machine too: Chromium for the browser check (installed when missing,
-# beside the environment's install; where it cannot be, stops at once with the command to
-# run), the environment, lint, then CHECKS two at a time, one per core: the unit tests; the
-# book's strict build with its static site check (no resource from another host, no broken
-# internal link or anchor, every page in the navigation) and real-browser check (headless
-# Chromium; screenshots in _build/screenshots); and nbval over each notebook alone. Each
-# job has one core, so each trains with one torch thread: two threads beside another job
-# made chapter 1 take 7 minutes (its threads wait on each other for a shared core) against
-# 2 alone. Make starts the jobs in the order of CHECKS, the longest first (chapter 4's
-# fits), as a core comes free; chapter 6 waits for chapter 3, so that the two builds of
-# FLAN-T5-XL and -XXL (9 to 11 GiB each) never share the 24 GiB. A failed check stops
-# none of the others. Ends with a timing summary, also when a step fails.
+# Everything, on a fresh machine too: Chromium for the browser check (installed when
+# missing, beside the environment's install; where it cannot be, stops at once with the
+# command to run), the environment, lint, then CHECKS two at a time, one per core: the
+# unit tests; the book's strict build with its static site check (no resource from another
+# host, no broken internal link or anchor, every page in the navigation) and real-browser
+# check (headless Chromium; screenshots in _build/screenshots); and nbval over each
+# notebook, in a fresh kernel. Each job has one core, so each trains with one torch
+# thread: two threads beside another job made chapter 1 take 7 minutes (its threads wait
+# on each other for a shared core) against 2 alone. Make starts the jobs in the order of
+# CHECKS as a core comes free: chapter 4's fits (the longest) on one core; on the other
+# chapters 3 and 6 as one job, one after the other, so that the two builds of FLAN-T5-XL
+# and -XXL (9 to 11 GiB each) never share the 24 GiB, then the unit tests; the other
+# notebooks and the book's checks last. A failed check stops none of the others. Ends with
+# a timing summary, also when a step fails.
 TIMED := python3 -m tests.timing
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb)) book/workshop.ipynb
 XL := notebooks/03_flan_t5_xl_checkpointing.ipynb
 XXL := notebooks/06_flan_t5_xxl_16_bit.ipynb
-CHECKS := nbval/notebooks/04_peft_shootout.ipynb unit-tests book-checks nbval/$(XL) \
-	$(addprefix nbval/,$(filter-out notebooks/04_% $(XL),$(NOTEBOOKS)))
+LONGEST := notebooks/04_peft_shootout.ipynb
+CHECKS := nbval/$(LONGEST) nbval-xl-then-xxl unit-tests \
+	$(addprefix nbval/,$(filter-out $(LONGEST) $(XL) $(XXL),$(NOTEBOOKS))) book-checks
 NBVAL := PEFT_BOOK_PROFILE=tiny $(PY) -m pytest -p tests.timing -p tests.nbval_numbers --nbval \
 	--nbval-current-env \
 	--nbval-sanitize-with tests/sanitize.cfg
@@ -80,7 +84,9 @@ test:
 nbval/%: install
 	$(NBVAL) $*
 
-nbval/$(XXL): | nbval/$(XL)
+# chapters 3 and 6 in one job, one after the other (within make test)
+nbval-xl-then-xxl: install
+	$(NBVAL) $(XL) $(XXL)
 
 # nbval over NOTEBOOKS (default: all, one after another; tests/kernel_paths.py passes one
 # at a time).

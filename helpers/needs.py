@@ -66,7 +66,7 @@ CHAPTER_NEEDS: dict[str, ChapterNeeds] = {
         "FLAN-T5-XL, ia3_bias, no checkpointing, batch 8",
     ),
     "04_peft_shootout": ChapterNeeds(
-        4.7, 5.1, 1.2, 12, "mDeBERTa-v3-base, full finetuning, batch 4 x 128"
+        4.7, 5.1, 1.2, 15, "mDeBERTa-v3-base, full finetuning, batch 4 x 128"
     ),
     "05_will_it_fit": ChapterNeeds(
         4.7, 11.1, 0.0, 6, "FLAN-T5-XL, ia3_bias, no checkpointing, batch 8"
